@@ -1,0 +1,343 @@
+/*-------------------------------------------------------------------------
+ *
+ * kv_shmem.c
+ *	  Module start-up: GUCs, shared memory sizing and initialisation, the
+ *	  per-database slot table, and the DROP DATABASE purge hook.
+ *
+ * Shared memory layout (one ShmemInitStruct segment named "kvcache"):
+ *
+ *	  KvSharedState		control data, per-database counters, partitions,
+ *						condition variables for blocking pops
+ *	  arena				kvcache.max_memory bytes managed by kv_alloc.c
+ *
+ * Everything lives in PostgreSQL's main shared memory segment, so raw
+ * pointers are valid in every backend.  The segment is recreated (and the
+ * cache thereby emptied) whenever the postmaster reinitialises shared
+ * memory: at restart and after any backend crash.
+ *
+ * Databases: every key carries the slot index of its database.  Slots are
+ * assigned on the first write in a database and released when the database
+ * is dropped (object_access_hook), after its keys have been purged, so a
+ * new database that reuses the OID starts empty.  Slot assignment takes
+ * KvShared->dblock exclusively; looking a slot up needs no lock because a
+ * backend only ever looks up its own database, whose slot cannot be
+ * released while it is connected.
+ *
+ * kvcache/kv_shmem.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/objectaccess.h"
+#include "catalog/pg_database.h"
+#include "miscadmin.h"
+#include "port/pg_bitutils.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+#include "kvcache.h"
+
+PG_MODULE_MAGIC;
+
+/* GUC variables */
+int			kv_max_memory_mb = 64;
+int			kv_eviction_policy = KV_EVICT_ALLKEYS_LRU;
+int			kv_expire_interval_ms = 100;
+int			kv_maxmemory_samples = 5;
+
+KvSharedState *KvShared = NULL;
+
+static int	kv_my_dbslot = -1;	/* cached slot of MyDatabaseId */
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static object_access_hook_type prev_object_access_hook = NULL;
+
+static const struct config_enum_entry eviction_policy_options[] = {
+	{"noeviction", KV_EVICT_NOEVICTION, false},
+	{"allkeys-lru", KV_EVICT_ALLKEYS_LRU, false},
+	{"allkeys-lfu", KV_EVICT_ALLKEYS_LFU, false},
+	{"allkeys-random", KV_EVICT_ALLKEYS_RANDOM, false},
+	{"volatile-lru", KV_EVICT_VOLATILE_LRU, false},
+	{"volatile-lfu", KV_EVICT_VOLATILE_LFU, false},
+	{"volatile-random", KV_EVICT_VOLATILE_RANDOM, false},
+	{"volatile-ttl", KV_EVICT_VOLATILE_TTL, false},
+	{NULL, 0, false}
+};
+
+static void kv_shmem_request(void);
+static void kv_shmem_startup(void);
+static void kv_object_access(ObjectAccessType access, Oid classId,
+							 Oid objectId, int subId, void *arg);
+static Size kv_control_size(void);
+
+/* Define GUCs, request shared memory, start the expiry worker */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomIntVariable("kvcache.max_memory",
+							"Memory for cached keys and values.",
+							"The arena is allocated in shared memory at server start.",
+							&kv_max_memory_mb,
+							64, 1, INT_MAX / 2,
+							PGC_POSTMASTER,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("kvcache.eviction_policy",
+							 "What to evict when the cache is full.",
+							 "Same names and meanings as Redis maxmemory-policy.",
+							 &kv_eviction_policy,
+							 KV_EVICT_ALLKEYS_LRU,
+							 eviction_policy_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("kvcache.expire_interval",
+							"Time between active expiry cycles.",
+							NULL,
+							&kv_expire_interval_ms,
+							100, 1, 60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("kvcache.maxmemory_samples",
+							"Keys sampled per eviction.",
+							NULL,
+							&kv_maxmemory_samples,
+							5, 1, 64,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("kvcache");
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = kv_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = kv_shmem_startup;
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = kv_object_access;
+
+	KvBgWorkerRegister();
+}
+
+/* Size of the control structure, cache-line aligned */
+static Size
+kv_control_size(void)
+{
+	return TYPEALIGN(PG_CACHE_LINE_SIZE, sizeof(KvSharedState));
+}
+
+/* shmem_request_hook: reserve the control structure, arena and locks */
+static void
+kv_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	RequestAddinShmemSpace(add_size(kv_control_size(), KvArenaShmemSize()));
+	RequestNamedLWLockTranche("kvcache", KV_NUM_PARTITIONS + 2);
+}
+
+/* shmem_startup_hook: create or attach to the shared state */
+static void
+kv_shmem_startup(void)
+{
+	bool		found;
+	char	   *base;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+
+	base = ShmemInitStruct("kvcache",
+						   add_size(kv_control_size(), KvArenaShmemSize()),
+						   &found);
+	KvShared = (KvSharedState *) base;
+
+	if (!found)
+	{
+		LWLockPadded *locks = GetNamedLWLockTranche("kvcache");
+		int			i;
+
+		memset(KvShared, 0, sizeof(KvSharedState));
+		if (!pg_strong_random(&KvShared->seed, sizeof(KvShared->seed)))
+			KvShared->seed = (uint64) GetCurrentTimestamp() ^ (uint64) MyProcPid;
+		KvShared->start_time = GetCurrentTimestamp();
+		KvShared->dblock = &locks[0].lock;
+		for (i = 0; i < KV_MAX_DATABASES; i++)
+		{
+			KvDbStats  *db = &KvShared->dbs[i];
+
+			db->dbid = InvalidOid;
+			pg_atomic_init_u64(&db->keys, 0);
+			pg_atomic_init_u64(&db->expires, 0);
+			pg_atomic_init_u64(&db->hits, 0);
+			pg_atomic_init_u64(&db->misses, 0);
+			pg_atomic_init_u64(&db->expired, 0);
+			pg_atomic_init_u64(&db->evicted, 0);
+		}
+		pg_atomic_init_u64(&KvShared->evicted_total, 0);
+		pg_atomic_init_u64(&KvShared->expired_total, 0);
+		pg_atomic_init_u32(&KvShared->clock, 0);
+		for (i = 0; i < KV_NUM_WAIT_CVS; i++)
+			ConditionVariableInit(&KvShared->wait_cvs[i]);
+		for (i = 0; i < KV_NUM_PARTITIONS; i++)
+			KvShared->partitions[i].lock = &locks[i + 2].lock;
+	}
+
+	KvArenaInit(base + kv_control_size(), KvArenaShmemSize(), found);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Raise 55000 unless the library was loaded at server start */
+void
+KvCheckLoaded(void)
+{
+	if (unlikely(KvShared == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("kvcache must be loaded via \"shared_preload_libraries\""),
+				 errhint("Add kvcache to the \"shared_preload_libraries\" setting and restart the server.")));
+}
+
+/*
+ * Find the slot of database dbid; with create, assign a free one.  Returns
+ * -1 if the database has no slot (and create is false).  Raises 53200 if
+ * all slots are taken.
+ */
+int
+KvDbSlotLookup(Oid dbid, bool create)
+{
+	int			i;
+	int			free_slot = -1;
+
+	KvCheckLoaded();
+	if (dbid == MyDatabaseId && kv_my_dbslot >= 0 &&
+		KvShared->dbs[kv_my_dbslot].dbid == dbid)
+		return kv_my_dbslot;
+
+	LWLockAcquire(KvShared->dblock, create ? LW_EXCLUSIVE : LW_SHARED);
+	for (i = 0; i < KV_MAX_DATABASES; i++)
+	{
+		if (KvShared->dbs[i].dbid == dbid)
+		{
+			LWLockRelease(KvShared->dblock);
+			if (dbid == MyDatabaseId)
+				kv_my_dbslot = i;
+			return i;
+		}
+		if (free_slot < 0 && KvShared->dbs[i].dbid == InvalidOid)
+			free_slot = i;
+	}
+	if (!create)
+	{
+		LWLockRelease(KvShared->dblock);
+		return -1;
+	}
+	if (free_slot < 0)
+	{
+		LWLockRelease(KvShared->dblock);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("too many databases are using kvcache"),
+				 errdetail("At most %d databases can hold keys at the same time.",
+						   KV_MAX_DATABASES),
+				 errhint("Run kv.flushdb() in a database that no longer needs its keys.")));
+	}
+	{
+		KvDbStats  *db = &KvShared->dbs[free_slot];
+
+		pg_atomic_write_u64(&db->keys, 0);
+		pg_atomic_write_u64(&db->expires, 0);
+		pg_atomic_write_u64(&db->hits, 0);
+		pg_atomic_write_u64(&db->misses, 0);
+		pg_atomic_write_u64(&db->expired, 0);
+		pg_atomic_write_u64(&db->evicted, 0);
+		db->stats_reset = GetCurrentTimestamp();
+		pg_write_barrier();
+		db->dbid = dbid;
+	}
+	LWLockRelease(KvShared->dblock);
+	if (dbid == MyDatabaseId)
+		kv_my_dbslot = free_slot;
+	return free_slot;
+}
+
+/* Release a database slot; its keys must have been purged */
+void
+KvDbSlotRelease(int slot)
+{
+	LWLockAcquire(KvShared->dblock, LW_EXCLUSIVE);
+	KvShared->dbs[slot].dbid = InvalidOid;
+	LWLockRelease(KvShared->dblock);
+	if (slot == kv_my_dbslot)
+		kv_my_dbslot = -1;
+}
+
+/*
+ * object_access_hook: when a database is dropped, purge its keys and free
+ * its slot, so that a database created later with the same OID starts
+ * with an empty keyspace.
+ */
+static void
+kv_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				 int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	if (access == OAT_DROP && classId == DatabaseRelationId && KvShared != NULL)
+	{
+		int			slot = KvDbSlotLookup(objectId, false);
+		int			p;
+
+		if (slot < 0)
+			return;
+		for (p = 0; p < KV_NUM_PARTITIONS; p++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			KvPartitionPurge(p, slot);
+		}
+		KvDbSlotRelease(slot);
+	}
+}
+
+/* Name of an eviction policy, as in Redis */
+const char *
+KvEvictionPolicyName(int policy)
+{
+	const struct config_enum_entry *e;
+
+	for (e = eviction_policy_options; e->name; e++)
+		if (e->val == policy)
+			return e->name;
+	return "unknown";
+}
+
+/* Name of a key type, as kv.type() reports it */
+const char *
+KvTypeName(int type)
+{
+	switch (type)
+	{
+		case KV_TYPE_STRING:
+			return "string";
+		case KV_TYPE_LIST:
+			return "list";
+		case KV_TYPE_ZSET:
+			return "zset";
+		case KV_TYPE_HASH:
+			return "hash";
+	}
+	return "none";
+}
