@@ -126,6 +126,8 @@ _PG_init(void)
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = kv_object_access;
 
+	/* container types: register the functions that free their nodes */
+
 	KvBgWorkerRegister();
 }
 
@@ -144,6 +146,8 @@ kv_shmem_request(void)
 		prev_shmem_request_hook();
 
 	RequestAddinShmemSpace(add_size(kv_control_size(), KvArenaShmemSize()));
+	/* subsystems with shared state of their own request it here */
+
 	RequestNamedLWLockTranche("kvcache", KV_NUM_PARTITIONS + 2);
 }
 
@@ -196,6 +200,8 @@ kv_shmem_startup(void)
 	}
 
 	KvArenaInit(base + kv_control_size(), KvArenaShmemSize(), found);
+	/* subsystems with shared state of their own initialise it here */
+
 	LWLockRelease(AddinShmemInitLock);
 }
 
