@@ -321,6 +321,32 @@ kv_heap_alloc_large(uint32 npages)
 	return result;
 }
 
+/* Put a slab at the head of its shard's partial list; shard mutex held */
+static inline void
+kv_slab_link(KvAllocShard *shard, KvSlab *slab)
+{
+	slab->prev = NULL;
+	slab->next = shard->partial[slab->sizeclass];
+	if (slab->next)
+		slab->next->prev = slab;
+	shard->partial[slab->sizeclass] = slab;
+	slab->in_partial = true;
+}
+
+/* Take a slab off its shard's partial list; shard mutex held */
+static inline void
+kv_slab_unlink(KvAllocShard *shard, KvSlab *slab)
+{
+	if (slab->prev)
+		slab->prev->next = slab->next;
+	else
+		shard->partial[slab->sizeclass] = slab->next;
+	if (slab->next)
+		slab->next->prev = slab->prev;
+	slab->prev = slab->next = NULL;
+	slab->in_partial = false;
+}
+
 /* Take one chunk from a slab that has one; shard mutex held */
 static inline void *
 kv_slab_take(KvAllocShard *shard, KvSlab *slab)
@@ -343,20 +369,30 @@ kv_slab_take(KvAllocShard *shard, KvSlab *slab)
 
 	/* full now?  then it leaves the partial list */
 	if (slab->freelist == NULL && slab->bump + csize > KV_SLAB_SIZE)
-	{
-		if (slab->prev)
-			slab->prev->next = slab->next;
-		else
-			shard->partial[slab->sizeclass] = slab->next;
-		if (slab->next)
-			slab->next->prev = slab->prev;
-		slab->prev = slab->next = NULL;
-		slab->in_partial = false;
-	}
+		kv_slab_unlink(shard, slab);
 	return chunk;
 }
 
-/* Allocate a small chunk of class cls; NULL if the arena is full */
+/* A chunk of class cls from a partial slab of shard, or NULL */
+static void *
+kv_shard_take(KvAllocShard *shard, int cls)
+{
+	void	   *chunk = NULL;
+
+	SpinLockAcquire(&shard->mutex);
+	if (shard->partial[cls])
+		chunk = kv_slab_take(shard, shard->partial[cls]);
+	SpinLockRelease(&shard->mutex);
+	return chunk;
+}
+
+/*
+ * Allocate a small chunk of class cls; NULL if the arena is full.  Order:
+ * a partial slab of our shard, a new slab, then (the arena being out of
+ * free pages) free chunks of this class or of up to eight classes larger in
+ * any shard, so that space freed by eviction in a neighbouring class is
+ * usable without waiting for whole slabs to empty.
+ */
 static void *
 kv_alloc_small(int cls)
 {
@@ -364,51 +400,36 @@ kv_alloc_small(int cls)
 	KvAllocShard *shard = &kv_arena->shards[home];
 	KvSlab	   *slab;
 	void	   *chunk;
+	int			c;
 	int			i;
 
-	SpinLockAcquire(&shard->mutex);
-	slab = shard->partial[cls];
-	if (slab)
-	{
-		chunk = kv_slab_take(shard, slab);
-		SpinLockRelease(&shard->mutex);
+	chunk = kv_shard_take(shard, cls);
+	if (chunk)
 		return chunk;
-	}
-	SpinLockRelease(&shard->mutex);
 
 	slab = kv_heap_alloc_slab();
 	if (slab)
 	{
-		slab->prev = NULL;
 		slab->freelist = NULL;
 		slab->bump = KV_SLAB_HEADER;
 		slab->nused = 0;
 		slab->sizeclass = cls;
 		slab->shard = home;
 		SpinLockAcquire(&shard->mutex);
-		slab->next = shard->partial[cls];
-		if (slab->next)
-			slab->next->prev = slab;
-		shard->partial[cls] = slab;
-		slab->in_partial = true;
+		kv_slab_link(shard, slab);
 		chunk = kv_slab_take(shard, slab);
 		SpinLockRelease(&shard->mutex);
 		return chunk;
 	}
 
-	/* no free pages: use free chunks of this class in other shards */
-	for (i = 1; i < KV_ALLOC_SHARDS; i++)
+	for (c = cls; c < KV_NUM_CLASSES && c <= cls + 8; c++)
 	{
-		shard = &kv_arena->shards[(home + i) % KV_ALLOC_SHARDS];
-		SpinLockAcquire(&shard->mutex);
-		slab = shard->partial[cls];
-		if (slab)
+		for (i = 0; i < KV_ALLOC_SHARDS; i++)
 		{
-			chunk = kv_slab_take(shard, slab);
-			SpinLockRelease(&shard->mutex);
-			return chunk;
+			chunk = kv_shard_take(&kv_arena->shards[(home + i) % KV_ALLOC_SHARDS], c);
+			if (chunk)
+				return chunk;
 		}
-		SpinLockRelease(&shard->mutex);
 	}
 	return NULL;
 }
@@ -448,25 +469,11 @@ KvArenaFree(void *ptr)
 		{
 			/* empty: unlink and give the pages back */
 			if (slab->in_partial)
-			{
-				if (slab->prev)
-					slab->prev->next = slab->next;
-				else
-					shard->partial[slab->sizeclass] = slab->next;
-				if (slab->next)
-					slab->next->prev = slab->prev;
-			}
+				kv_slab_unlink(shard, slab);
 			release = true;
 		}
 		else if (!slab->in_partial)
-		{
-			slab->prev = NULL;
-			slab->next = shard->partial[slab->sizeclass];
-			if (slab->next)
-				slab->next->prev = slab;
-			shard->partial[slab->sizeclass] = slab;
-			slab->in_partial = true;
-		}
+			kv_slab_link(shard, slab);
 		SpinLockRelease(&shard->mutex);
 		if (release)
 			kv_heap_free_slab(slab);

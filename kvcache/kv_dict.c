@@ -57,6 +57,17 @@ static KvFreeContentsFn kv_free_fns[KV_NUM_TYPES];
 static void kv_entry_unlink(KvPartition *part, KvEntry *entry);
 static void kv_entry_free(KvEntry *entry);
 
+/* Describe an entry of partition p as a KvKey (to delete it, say) */
+static inline void
+kv_key_of_entry(KvKey *k, KvEntry *e, int p)
+{
+	k->data = KV_ENTRY_KEY(e);
+	k->len = e->keylen;
+	k->dbslot = e->dbslot;
+	k->hash = e->hash;
+	k->partition = p;
+}
+
 /* Compute hash and partition of a key; the bytes are not copied */
 void
 KvKeyInit(KvKey *key, const char *data, Size len, bool create_slot)
@@ -298,11 +309,7 @@ kv_evict_from(int p, KvEntry *protect, int policy, int64 now)
 	if (best == NULL)
 		return false;
 
-	k.data = KV_ENTRY_KEY(best);
-	k.len = best->keylen;
-	k.dbslot = best->dbslot;
-	k.hash = best->hash;
-	k.partition = p;
+	kv_key_of_entry(&k, best, p);
 	if (best->expire_at != 0 && best->expire_at <= now)
 		kv_count_expired(best);
 	else
@@ -629,7 +636,6 @@ KvPartitionScan(int p, uint64 cursor, int max_buckets, int dbslot,
 		return 0;
 	}
 	mask = part->nbuckets - 1;
-	k.partition = p;
 	for (n = 0; n < max_buckets; n++)
 	{
 		KvEntry    *e = part->buckets[cursor & mask];
@@ -642,10 +648,7 @@ KvPartitionScan(int p, uint64 cursor, int max_buckets, int dbslot,
 			{
 				bool		expired = (e->expire_at != 0 && e->expire_at <= now);
 
-				k.data = KV_ENTRY_KEY(e);
-				k.len = e->keylen;
-				k.dbslot = e->dbslot;
-				k.hash = e->hash;
+				kv_key_of_entry(&k, e, p);
 				if (expired)
 				{
 					if (exclusive)
@@ -738,11 +741,7 @@ KvExpireCycleStep(int p, int max_buckets, int64 now)
 				{
 					KvKey		k;
 
-					k.data = KV_ENTRY_KEY(e);
-					k.len = e->keylen;
-					k.dbslot = e->dbslot;
-					k.hash = e->hash;
-					k.partition = p;
+					kv_key_of_entry(&k, e, p);
 					kv_count_expired(e);
 					KvEntryDelete(&k, e);
 					reclaimed++;

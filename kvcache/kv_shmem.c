@@ -73,6 +73,19 @@ static void kv_object_access(ObjectAccessType access, Oid classId,
 							 Oid objectId, int subId, void *arg);
 static Size kv_control_size(void);
 
+/* Zero the counters of a database slot */
+static void
+kv_db_stats_init(KvDbStats *db)
+{
+	pg_atomic_init_u64(&db->keys, 0);
+	pg_atomic_init_u64(&db->expires, 0);
+	pg_atomic_init_u64(&db->hits, 0);
+	pg_atomic_init_u64(&db->misses, 0);
+	pg_atomic_init_u64(&db->expired, 0);
+	pg_atomic_init_u64(&db->evicted, 0);
+	db->stats_reset = GetCurrentTimestamp();
+}
+
 /* Define GUCs, request shared memory, start the expiry worker */
 void
 _PG_init(void)
@@ -180,15 +193,8 @@ kv_shmem_startup(void)
 		KvShared->dblock = &locks[0].lock;
 		for (i = 0; i < KV_MAX_DATABASES; i++)
 		{
-			KvDbStats  *db = &KvShared->dbs[i];
-
-			db->dbid = InvalidOid;
-			pg_atomic_init_u64(&db->keys, 0);
-			pg_atomic_init_u64(&db->expires, 0);
-			pg_atomic_init_u64(&db->hits, 0);
-			pg_atomic_init_u64(&db->misses, 0);
-			pg_atomic_init_u64(&db->expired, 0);
-			pg_atomic_init_u64(&db->evicted, 0);
+			KvShared->dbs[i].dbid = InvalidOid;
+			kv_db_stats_init(&KvShared->dbs[i]);
 		}
 		pg_atomic_init_u64(&KvShared->evicted_total, 0);
 		pg_atomic_init_u64(&KvShared->expired_total, 0);
@@ -260,19 +266,10 @@ KvDbSlotLookup(Oid dbid, bool create)
 						   KV_MAX_DATABASES),
 				 errhint("Run kv.flushdb() in a database that no longer needs its keys.")));
 	}
-	{
-		KvDbStats  *db = &KvShared->dbs[free_slot];
-
-		pg_atomic_write_u64(&db->keys, 0);
-		pg_atomic_write_u64(&db->expires, 0);
-		pg_atomic_write_u64(&db->hits, 0);
-		pg_atomic_write_u64(&db->misses, 0);
-		pg_atomic_write_u64(&db->expired, 0);
-		pg_atomic_write_u64(&db->evicted, 0);
-		db->stats_reset = GetCurrentTimestamp();
-		pg_write_barrier();
-		db->dbid = dbid;
-	}
+	/* no other backend reads a slot's counters before dbid is set */
+	kv_db_stats_init(&KvShared->dbs[free_slot]);
+	pg_write_barrier();
+	KvShared->dbs[free_slot].dbid = dbid;
 	LWLockRelease(KvShared->dblock);
 	if (dbid == MyDatabaseId)
 		kv_my_dbslot = free_slot;

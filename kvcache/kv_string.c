@@ -25,7 +25,6 @@
 
 #include "catalog/pg_type.h"
 #include "common/int.h"
-#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
@@ -33,12 +32,6 @@
 #include "utils/lsyscache.h"
 
 #include "kvcache.h"
-
-/*
- * PostgreSQL's snprintf replacement has no long double support; INCRBYFLOAT
- * formats its long double result with the C library's.
- */
-#undef snprintf
 
 /* ----------------------------------------------------------------
  * C API
@@ -197,58 +190,8 @@ KvStringGetAndReplace(KvKey *key, const char *val, Size len, bool replace)
 }
 
 /*
- * Parse a Redis integer: optional '-', digits, no leading zeros (except
- * "0"), no spaces, fits in int64.
- */
-static bool
-kv_parse_int64(const char *s, Size len, int64 *result)
-{
-	bool		neg = false;
-	uint64		v = 0;
-	Size		i = 0;
-
-	if (len == 0 || len > 20)
-		return false;
-	if (len == 1 && s[0] == '0')
-	{
-		*result = 0;
-		return true;
-	}
-	if (s[0] == '-')
-	{
-		neg = true;
-		i = 1;
-		if (len == 1)
-			return false;
-	}
-	if (s[i] < '1' || s[i] > '9')
-		return false;
-	for (; i < len; i++)
-	{
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		if (v > (PG_UINT64_MAX - (s[i] - '0')) / 10)
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (neg)
-	{
-		if (v > (uint64) PG_INT64_MAX + 1)
-			return false;
-		*result = (int64) (0 - v);
-	}
-	else
-	{
-		if (v > (uint64) PG_INT64_MAX)
-			return false;
-		*result = (int64) v;
-	}
-	return true;
-}
-
-/*
- * INCRBY key delta.  The value must be a
- * strict 64-bit integer; the TTL is kept.  Returns the new value.
+ * INCRBY key delta.  The value must be a strict 64-bit integer; the TTL is
+ * kept.  Returns the new value.
  */
 int64
 KvStringIncr(KvKey *key, int64 delta)
@@ -262,7 +205,7 @@ KvStringIncr(KvKey *key, int64 delta)
 
 	KvLockPartition(key, LW_EXCLUSIVE);
 	old = KvLookupTyped(key, KV_TYPE_STRING, true, false);
-	if (old && !kv_parse_int64(KV_ENTRY_VALUE(old), old->vallen, &cur))
+	if (old && !KvParseInt64(KV_ENTRY_VALUE(old), old->vallen, &cur))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("value is not an integer or out of range")));
@@ -289,26 +232,6 @@ KvStringIncr(KvKey *key, int64 delta)
 	return result;
 }
 
-/* Parse a stored float the way Redis does (strtold, no spaces, no NaN) */
-static bool
-kv_parse_long_double(const char *s, Size len, long double *result)
-{
-	char		buf[5120];
-	char	   *end;
-	long double v;
-
-	if (len == 0 || len >= sizeof(buf) || isspace((unsigned char) s[0]))
-		return false;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	errno = 0;
-	v = strtold(buf, &end);
-	if (*end != '\0' || errno == ERANGE || isnan(v))
-		return false;
-	*result = v;
-	return true;
-}
-
 /*
  * INCRBYFLOAT key delta: long double arithmetic, result formatted with 17
  * decimals and trailing zeros trimmed; never NaN, Infinity or "-0".
@@ -319,9 +242,8 @@ KvStringIncrFloat(KvKey *key, double delta)
 	KvEntry    *old;
 	KvEntry    *e;
 	long double cur = 0;
-	long double ldelta;
 	long double result;
-	char		buf[5200];
+	char		buf[KV_LONG_DOUBLE_BUFSIZE];
 	int			len;
 
 	if (isnan(delta) || isinf(delta))
@@ -330,36 +252,15 @@ KvStringIncrFloat(KvKey *key, double delta)
 				 errmsg("increment would produce NaN or Infinity")));
 	KvLockPartition(key, LW_EXCLUSIVE);
 	old = KvLookupTyped(key, KV_TYPE_STRING, true, false);
-	if (old && !kv_parse_long_double(KV_ENTRY_VALUE(old), old->vallen, &cur))
+	if (old && !KvParseLongDouble(KV_ENTRY_VALUE(old), old->vallen, &cur))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("value is not a valid float")));
-	/*
-	 * Take the increment as the shortest decimal that round-trips, read as
-	 * long double, so 10.5 + 0.1 gives "10.6" as it does in Redis.
-	 */
-	double_to_shortest_decimal_buf(delta, buf);
-	ldelta = strtold(buf, NULL);
-	result = cur + ldelta;
-	if (isnan(result) || isinf(result))
+	if (!KvLongDoubleAdd(cur, delta, &result))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("increment would produce NaN or Infinity")));
-	if (result == 0)
-		result = 0;				/* no "-0" */
-	len = snprintf(buf, sizeof(buf), "%.17Lf", result);
-	if (strchr(buf, '.'))
-	{
-		while (len > 0 && buf[len - 1] == '0')
-			len--;
-		if (len > 0 && buf[len - 1] == '.')
-			len--;
-	}
-	if (len == 2 && buf[0] == '-' && buf[1] == '0')
-	{
-		buf[0] = '0';
-		len = 1;
-	}
+	len = KvFormatLongDouble(result, buf, sizeof(buf));
 	e = kv_string_build(key, buf, len, false, old);
 	if (old)
 		e->expire_at = old->expire_at;
@@ -502,32 +403,32 @@ kv_set_bytea(PG_FUNCTION_ARGS)
 	return kv_set_common(fcinfo, true);
 }
 
-/* kv.get(key text) -> text */
-Datum
-kv_get(PG_FUNCTION_ARGS)
+/* Shared body of kv.get and kv.get_bytea */
+static Datum
+kv_get_common(FunctionCallInfo fcinfo, bool as_bytea)
 {
 	KvKey		key;
 	struct varlena *v;
 
 	KvKeyInitText(&key, PG_GETARG_TEXT_PP(0), false);
-	v = KvStringGet(&key, false, false);
+	v = KvStringGet(&key, as_bytea, false);
 	if (v == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(v);
+}
+
+/* kv.get(key text) -> text */
+Datum
+kv_get(PG_FUNCTION_ARGS)
+{
+	return kv_get_common(fcinfo, false);
 }
 
 /* kv.get_bytea(key text) -> bytea */
 Datum
 kv_get_bytea(PG_FUNCTION_ARGS)
 {
-	KvKey		key;
-	struct varlena *v;
-
-	KvKeyInitText(&key, PG_GETARG_TEXT_PP(0), false);
-	v = KvStringGet(&key, true, false);
-	if (v == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_POINTER(v);
+	return kv_get_common(fcinfo, true);
 }
 
 /* kv.getset(key text, value text) -> text */

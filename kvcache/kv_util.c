@@ -2,7 +2,7 @@
  *
  * kv_util.c
  *	  Small helpers shared by the SQL layers: interval conversion, argument
- *	  errors, and Redis glob matching.
+ *	  errors, Redis number parsing and formatting, and Redis glob matching.
  *
  * kvcache/kv_util.c
  *
@@ -10,7 +10,10 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "common/int.h"
+#include "common/shortest_dec.h"
 #include "datatype/timestamp.h"
 #include "miscadmin.h"
 
@@ -46,6 +49,127 @@ KvNullKeyError(void)
 			 errmsg("key must not be null")));
 }
 
+/*
+ * Parse a Redis integer: optional '-', digits, no leading zeros (except
+ * "0"), no spaces, fits in int64.
+ */
+bool
+KvParseInt64(const char *s, Size len, int64 *result)
+{
+	bool		neg = false;
+	uint64		v = 0;
+	Size		i = 0;
+
+	if (len == 0 || len > 20)
+		return false;
+	if (len == 1 && s[0] == '0')
+	{
+		*result = 0;
+		return true;
+	}
+	if (s[0] == '-')
+	{
+		neg = true;
+		i = 1;
+		if (len == 1)
+			return false;
+	}
+	if (s[i] < '1' || s[i] > '9')
+		return false;
+	for (; i < len; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (v > (PG_UINT64_MAX - (s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (neg)
+	{
+		if (v > (uint64) PG_INT64_MAX + 1)
+			return false;
+		*result = (int64) (0 - v);
+	}
+	else
+	{
+		if (v > (uint64) PG_INT64_MAX)
+			return false;
+		*result = (int64) v;
+	}
+	return true;
+}
+
+/* Parse a stored float the way Redis does (strtold, no spaces, no NaN) */
+bool
+KvParseLongDouble(const char *s, Size len, long double *result)
+{
+	char		buf[KV_LONG_DOUBLE_BUFSIZE];
+	char	   *end;
+	long double v;
+
+	if (len == 0 || len >= sizeof(buf) || isspace((unsigned char) s[0]))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtold(buf, &end);
+	if (*end != '\0' || errno == ERANGE || isnan(v))
+		return false;
+	*result = v;
+	return true;
+}
+
+/*
+ * result = cur + delta in long double, taking delta as the shortest decimal
+ * that round-trips (so 10.5 + 0.1 gives 10.6, as in Redis).  Returns false
+ * if the result is NaN or infinite.
+ */
+bool
+KvLongDoubleAdd(long double cur, double delta, long double *result)
+{
+	char		buf[64];
+	long double r;
+
+	if (isnan(delta) || isinf(delta))
+		return false;
+	double_to_shortest_decimal_buf(delta, buf);
+	r = cur + strtold(buf, NULL);
+	if (isnan(r) || isinf(r))
+		return false;
+	*result = (r == 0) ? 0 : r;	/* no "-0" */
+	return true;
+}
+
+/*
+ * Format a long double as Redis does for INCRBYFLOAT: 17 decimals, then
+ * trailing zeros (and a trailing point) trimmed, never "-0".  Returns the
+ * length.  PostgreSQL's snprintf has no long double support, so this uses
+ * the C library's.
+ */
+int
+KvFormatLongDouble(long double v, char *buf, Size bufsize)
+{
+	int			len;
+
+#undef snprintf
+	len = snprintf(buf, bufsize, "%.17Lf", v);
+	if (len < 0 || (Size) len >= bufsize)
+		elog(ERROR, "kvcache: could not format a long double");
+	if (strchr(buf, '.'))
+	{
+		while (len > 0 && buf[len - 1] == '0')
+			len--;
+		if (len > 0 && buf[len - 1] == '.')
+			len--;
+	}
+	if (len == 2 && buf[0] == '-' && buf[1] == '0')
+	{
+		buf[0] = '0';
+		len = 1;
+	}
+	buf[len] = '\0';
+	return len;
+}
 /*
  * Redis glob matching (stringmatchlen): '*' any run, '?' one byte,
  * '[...]' a set with ranges and '^' negation, '\' escapes.  Byte-wise.

@@ -319,6 +319,13 @@ extern text *KvNullKeyError(void) pg_attribute_noreturn();
 extern void KvBgWorkerRegister(void);
 extern bool KvGlobMatch(const char *pattern, int plen, const char *str, int slen, bool nocase);
 
+/* Redis number parsing and formatting (INCR, INCRBYFLOAT, HINCRBY...) */
+#define KV_LONG_DOUBLE_BUFSIZE	5200
+extern bool KvParseInt64(const char *s, Size len, int64 *result);
+extern bool KvParseLongDouble(const char *s, Size len, long double *result);
+extern bool KvLongDoubleAdd(long double cur, double delta, long double *result);
+extern int	KvFormatLongDouble(long double v, char *buf, Size bufsize);
+
 /* Read the key argument n of a SQL function; NULL key: error 22004 */
 #define KV_ARG_KEY(fcinfo, n, keyvar, create) \
 	do { \
