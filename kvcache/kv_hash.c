@@ -38,6 +38,16 @@
  * HSET of several fields is therefore all-or-nothing.  A field given twice
  * in one HSET counts once and its last value wins.
  *
+ * Memory: a field costs its node (24 header bytes plus field and value,
+ * rounded up to the arena size class) and one or two bucket pointers.
+ * There is no compact encoding for small hashes (Redis listpack): a
+ * one-field hash is the entry, a 4-pointer bucket array and one node.
+ *
+ * Long operations: growing the bucket array rehashes every node, and
+ * HGETALL/HKEYS/HVALS copy every field, each in one lock hold (O(n), with
+ * interrupts held off by the LWLock), as one Redis command would; growth
+ * is amortised O(1) per added field.
+ *
  * Order: HGETALL/HKEYS/HVALS return fields in bucket order, which depends
  * on the seed and on the history of the table: it is unspecified, as in
  * Redis.
