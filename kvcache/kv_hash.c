@@ -70,7 +70,6 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "common/int.h"
-#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -80,12 +79,6 @@
 
 #include "kvcache.h"
 #include "kv_hash.h"
-
-/*
- * PostgreSQL's snprintf replacement has no long double support; HINCRBYFLOAT
- * formats its long double result with the C library's.
- */
-#undef snprintf
 
 #define KV_HASH_MIN_BUCKETS		4
 #define KV_HASH_SEED_MIX		UINT64CONST(0x9E3779B97F4A7C15)
@@ -672,56 +665,6 @@ KvHashExists(KvKey *key, const char *field, uint32 flen)
 }
 
 /*
- * Parse a Redis integer (string2ll): optional '-', digits, no leading
- * zeros (except "0"), no spaces, fits in int64.
- */
-static bool
-kv_hash_parse_int64(const char *s, Size len, int64 *result)
-{
-	bool		neg = false;
-	uint64		v = 0;
-	Size		i = 0;
-
-	if (len == 0 || len > 20)
-		return false;
-	if (len == 1 && s[0] == '0')
-	{
-		*result = 0;
-		return true;
-	}
-	if (s[0] == '-')
-	{
-		neg = true;
-		i = 1;
-		if (len == 1)
-			return false;
-	}
-	if (s[i] < '1' || s[i] > '9')
-		return false;
-	for (; i < len; i++)
-	{
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		if (v > (PG_UINT64_MAX - (s[i] - '0')) / 10)
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (neg)
-	{
-		if (v > (uint64) PG_INT64_MAX + 1)
-			return false;
-		*result = (int64) (0 - v);
-	}
-	else
-	{
-		if (v > (uint64) PG_INT64_MAX)
-			return false;
-		*result = (int64) v;
-	}
-	return true;
-}
-
-/*
  * Set up a one-pair write of field = value for kv_hash_write; caller
  * fills in pair->value and pair->vlen before the write.
  */
@@ -759,7 +702,7 @@ KvHashIncrBy(KvKey *key, const char *field, uint32 flen, int64 delta)
 	e = KvLookupTyped(key, KV_TYPE_HASH, true, false);
 	if (e)
 		node = kv_hash_find((KvHash *) KV_ENTRY_VALUE(e), field, flen, w.hash);
-	if (node && !kv_hash_parse_int64(KV_HASH_NODE_VALUE(node), node->vlen, &cur))
+	if (node && !KvParseInt64(KV_HASH_NODE_VALUE(node), node->vlen, &cur))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("hash value is not an integer")));
@@ -772,54 +715,6 @@ KvHashIncrBy(KvKey *key, const char *field, uint32 flen, int64 delta)
 	kv_hash_write(key, e, &w, 1);
 	KvUnlockPartition(key);
 	return result;
-}
-
-/* Parse a stored float the way Redis does (strtold, no spaces, no NaN) */
-static bool
-kv_hash_parse_long_double(const char *s, Size len, long double *result)
-{
-	char		buf[5120];
-	char	   *end;
-	long double v;
-
-	if (len == 0 || len >= sizeof(buf) || isspace((unsigned char) s[0]))
-		return false;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	errno = 0;
-	v = strtold(buf, &end);
-	if (*end != '\0' || errno == ERANGE || isnan(v))
-		return false;
-	*result = v;
-	return true;
-}
-
-/*
- * Format a finite long double as Redis does (ld2string, human mode): 17
- * decimals, trailing zeros and point trimmed, never "-0".  Returns the
- * length written to buf.
- */
-static int
-kv_hash_format_long_double(long double v, char *buf, Size size)
-{
-	int			len;
-
-	if (v == 0)
-		v = 0;					/* no "-0" */
-	len = snprintf(buf, size, "%.17Lf", v);
-	if (strchr(buf, '.'))
-	{
-		while (len > 0 && buf[len - 1] == '0')
-			len--;
-		if (len > 0 && buf[len - 1] == '.')
-			len--;
-	}
-	if (len == 2 && buf[0] == '-' && buf[1] == '0')
-	{
-		buf[0] = '0';
-		len = 1;
-	}
-	return len;
 }
 
 /*
@@ -836,9 +731,8 @@ KvHashIncrByFloat(KvKey *key, const char *field, uint32 flen, double delta)
 	KvEntry    *e;
 	KvHashNode *node = NULL;
 	long double cur = 0;
-	long double ldelta;
 	long double result;
-	char		buf[5200];
+	char		buf[KV_LONG_DOUBLE_BUFSIZE];
 
 	if (isnan(delta) || isinf(delta))
 		ereport(ERROR,
@@ -846,24 +740,20 @@ KvHashIncrByFloat(KvKey *key, const char *field, uint32 flen, double delta)
 				 errmsg("increment is NaN or infinity")));
 	kv_hash_check_size("field", flen);
 	kv_hash_one_pair(&w, &pair, field, flen);
-	double_to_shortest_decimal_buf(delta, buf);
-	ldelta = strtold(buf, NULL);
-
 	KvLockPartition(key, LW_EXCLUSIVE);
 	e = KvLookupTyped(key, KV_TYPE_HASH, true, false);
 	if (e)
 		node = kv_hash_find((KvHash *) KV_ENTRY_VALUE(e), field, flen, w.hash);
-	if (node && !kv_hash_parse_long_double(KV_HASH_NODE_VALUE(node), node->vlen, &cur))
+	if (node && !KvParseLongDouble(KV_HASH_NODE_VALUE(node), node->vlen, &cur))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("hash value is not a float")));
-	result = cur + ldelta;
-	if (isnan(result) || isinf(result))
+	if (!KvLongDoubleAdd(cur, delta, &result))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("increment would produce NaN or Infinity")));
 	pair.value = buf;
-	pair.vlen = kv_hash_format_long_double(result, buf, sizeof(buf));
+	pair.vlen = KvFormatLongDouble(result, buf, sizeof(buf));
 	kv_hash_write(key, e, &w, 1);
 	KvUnlockPartition(key);
 	return (double) result;

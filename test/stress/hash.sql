@@ -1,13 +1,10 @@
 -- pgbench script: concurrent HINCRBY / HINCRBYFLOAT on shared hash fields,
 -- plus per-client HSET/HDEL churn that allocates and frees arena memory.
 --
--- Run with any number of clients against a fresh 'stress.hash*' keyspace,
--- e.g. pgbench -n -c 8 -j 2 -T 30 -f test/stress/hash.sql (any -M mode),
--- then check, with N = the number of transactions pgbench reports as processed:
---   SELECT sum(value::bigint) FROM kv.hgetall('stress.hash')     -- = N
---   SELECT kv.hget('stress.hash.float', 'total')::numeric         -- = N / 2
---   SELECT count(*) FROM kv.keys('stress.hash.client.*')          -- = 0
--- (every client deletes the field it set, so its churn key is gone again).
+-- test/stress.sh runs it with the other scripts; hash.check.sql then checks
+-- that the HINCRBY total is twice the HINCRBYFLOAT total (each transaction
+-- adds 1 and 0.5) and that every churn key is gone again (every client
+-- deletes the field it set).
 -- Key names have no ':' because pgbench -M prepared would take ':hash' for
 -- a variable even inside a string literal.
 \set f random(1, 16)
