@@ -38,6 +38,7 @@
 #include "utils/guc.h"
 
 #include "kvcache.h"
+#include "kv_list.h"
 
 PG_MODULE_MAGIC;
 
@@ -127,6 +128,7 @@ _PG_init(void)
 	object_access_hook = kv_object_access;
 
 	/* container types: register the functions that free their nodes */
+	KvRegisterType(KV_TYPE_LIST, KvListFreeContents);
 
 	KvBgWorkerRegister();
 }
@@ -147,6 +149,7 @@ kv_shmem_request(void)
 
 	RequestAddinShmemSpace(add_size(kv_control_size(), KvArenaShmemSize()));
 	/* subsystems with shared state of their own request it here */
+	KvBlockShmemRequest();
 
 	RequestNamedLWLockTranche("kvcache", KV_NUM_PARTITIONS + 2);
 }
@@ -201,6 +204,7 @@ kv_shmem_startup(void)
 
 	KvArenaInit(base + kv_control_size(), KvArenaShmemSize(), found);
 	/* subsystems with shared state of their own initialise it here */
+	KvBlockShmemInit();
 
 	LWLockRelease(AddinShmemInitLock);
 }
