@@ -37,12 +37,16 @@
  *		the memory accesses).
  * Wake-ups are hints: every waiter re-examines its keys after each one.
  * Two different keys with the same 64-bit tag would only make a waiter
- * defer to an older waiter on the other key until that one leaves.
+ * defer to an older waiter on the other key until that one leaves.  A
+ * registration holds at most KV_BLOCK_MAX_KEYS tags, which bounds the
+ * number of keys one blocking pop may wait on.
  *
- * Non-blocking pops (kv.lpop/kv.rpop) do not consult the table, as in
- * Redis, where they may take an element a blocked client was about to be
- * given.  A blocking pop that finds no waiter registered at all first
- * tries its keys without registering (the common, uncontended case).
+ * Non-blocking pops (kv.lpop/kv.rpop) do not consult the table, so one
+ * may take an element between a push and the wake-up of the waiter it
+ * signalled; that waiter then waits for the next element.  (Redis serves
+ * blocked clients as part of the push, before any other command runs.)
+ * A blocking pop that finds no waiter registered at all first tries its
+ * keys without registering (the common, uncontended case).
  *
  * Cancellation.  The sleep checks for interrupts, so query cancel and
  * statement_timeout end it with an ERROR; the PG_FINALLY block leaves the
@@ -113,7 +117,11 @@ static KvBlockState *KvBlock = NULL;
 static KvBlockWaiter *kv_block_me = NULL;
 static bool kv_block_exit_hook = false;
 
-/* Slots in the table: one per process number */
+/*
+ * Slots in the table: one per process number.  Process numbers of backends
+ * are 1-based backend IDs before PostgreSQL 17 and 0-based after, hence
+ * the one extra slot.
+ */
 static int
 kv_block_nslots(void)
 {

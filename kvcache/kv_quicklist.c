@@ -642,13 +642,13 @@ kv_node_count_range(const KvListNode *n, uint32 from, uint32 to)
 }
 
 /*
- * Replace bytes [off, off + remove) of node n by the element val, when the
- * node's capacity allows it.  Moves whichever part of the node is cheapest
- * to move.
+ * Replace bytes [off, off + remove) of node n by the element val (an
+ * insertion unless replace), when the node's capacity allows it.  Moves
+ * whichever part of the node is cheapest to move.
  */
 static void
-kv_node_splice_inplace(KvListNode *n, uint32 off, uint32 remove,
-					   const char *val, uint32 len)
+kv_node_splice_inplace(KvListHeader *h, KvListNode *n, uint32 off,
+					   uint32 remove, bool replace, const char *val, uint32 len)
 {
 	uint32		sz = KvQlElemSize(len);
 	uint32		tail = n->end - (off + remove);
@@ -680,6 +680,11 @@ kv_node_splice_inplace(KvListNode *n, uint32 off, uint32 remove,
 		n->end = headlen + sz + tail;
 	}
 	kv_elem_write(n->data + off, val, len);
+	if (!replace)
+	{
+		n->count++;
+		h->length++;
+	}
 }
 
 /* Fill the empty node dst with node src's bytes [from, to) and count */
@@ -726,12 +731,11 @@ KvQlSplice(KvListHeader *h, KvListNode *node, uint32 off, bool replace,
 	KvListNode *x;
 	KvListNode *b = NULL;
 
-	if (newused <= node->cap)
+	/* an oversized node (one big element) that could shrink is rewritten */
+	if (newused <= node->cap &&
+		!(node->cap > KV_QL_FULL_CAP && newused <= KV_QL_FULL_CAP))
 	{
-		kv_node_splice_inplace(node, off, remove, val, len);
-		if (!replace)
-			node->count++;
-		h->length += replace ? 0 : 1;
+		kv_node_splice_inplace(h, node, off, remove, replace, val, len);
 		return true;
 	}
 
@@ -740,12 +744,18 @@ KvQlSplice(KvListHeader *h, KvListNode *node, uint32 off, bool replace,
 
 	if (newused <= KV_QL_FULL_CAP)
 	{
-		/* rewrite the node into a bigger chunk, free space split around */
+		/* rewrite the node into a chunk that fits, free space split around */
 		Size		chunk = kv_node_chunk_size(newused);
 
 		x = kv_node_alloc(chunk, key, entry);
 		if (x == NULL)
 		{
+			/* an oversized node can still take the change in place */
+			if (newused <= node->cap)
+			{
+				kv_node_splice_inplace(h, node, off, remove, replace, val, len);
+				return true;
+			}
 			*failed = chunk;
 			return false;
 		}
@@ -755,6 +765,7 @@ KvQlSplice(KvListHeader *h, KvListNode *node, uint32 off, bool replace,
 		kv_node_fill(x, node, after, node->end, count_after);
 		kv_node_replace(h, node, x);
 		h->length += replace ? 0 : 1;
+		kv_node_merge_around(h, x);
 		return true;
 	}
 
