@@ -753,10 +753,3 @@ KvExpireCycleStep(int p, int max_buckets, int64 now)
 	LWLockRelease(part->lock);
 	return reclaimed;
 }
-
-/* Condition variable that blocking waiters on key sleep on */
-ConditionVariable *
-KvWaitCV(KvKey *key)
-{
-	return &KvShared->wait_cvs[(key->hash ^ (uint32) key->dbslot) % KV_NUM_WAIT_CVS];
-}

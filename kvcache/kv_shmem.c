@@ -6,8 +6,7 @@
  *
  * Shared memory layout (one ShmemInitStruct segment named "kvcache"):
  *
- *	  KvSharedState		control data, per-database counters, partitions,
- *						condition variables for blocking pops
+ *	  KvSharedState		control data, per-database counters, partitions
  *	  arena				kvcache.max_memory bytes managed by kv_alloc.c
  *
  * Everything lives in PostgreSQL's main shared memory segment, so raw
@@ -39,6 +38,7 @@
 
 #include "kvcache.h"
 #include "kv_hash.h"
+#include "kv_list.h"
 
 PG_MODULE_MAGIC;
 
@@ -142,6 +142,7 @@ _PG_init(void)
 
 	/* container types: register the functions that free their nodes */
 	KvRegisterType(KV_TYPE_HASH, KvHashFreeContents);
+	KvRegisterType(KV_TYPE_LIST, KvListFreeContents);
 
 	KvBgWorkerRegister();
 }
@@ -162,6 +163,7 @@ kv_shmem_request(void)
 
 	RequestAddinShmemSpace(add_size(kv_control_size(), KvArenaShmemSize()));
 	/* subsystems with shared state of their own request it here */
+	KvBlockShmemRequest();
 
 	RequestNamedLWLockTranche("kvcache", KV_NUM_PARTITIONS + 2);
 }
@@ -201,14 +203,13 @@ kv_shmem_startup(void)
 		pg_atomic_init_u64(&KvShared->evicted_total, 0);
 		pg_atomic_init_u64(&KvShared->expired_total, 0);
 		pg_atomic_init_u32(&KvShared->clock, 0);
-		for (i = 0; i < KV_NUM_WAIT_CVS; i++)
-			ConditionVariableInit(&KvShared->wait_cvs[i]);
 		for (i = 0; i < KV_NUM_PARTITIONS; i++)
 			KvShared->partitions[i].lock = &locks[i + 2].lock;
 	}
 
 	KvArenaInit(base + kv_control_size(), KvArenaShmemSize(), found);
 	/* subsystems with shared state of their own initialise it here */
+	KvBlockShmemInit();
 
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -12,7 +12,9 @@
  *	  kv_keys.c		generic key commands (DEL/EXISTS/TTL/KEYS/SCAN/FLUSH)
  *	  kv_stats.c	kv.stats, kv.info(), kv.stats_reset()
  *	  kv_worker.c	background worker for active expiry
- *	  kv_zset.c, kv_skiplist.c, kv_list.c, kv_hash.c: container types
+ *	  kv_hash.c		hashes
+ *	  kv_list.c, kv_quicklist.c, kv_blocking.c: lists and blocking pops
+ *	  kv_zset.c, kv_skiplist.c: sorted sets
  *
  * Locking protocol (summary; details in kv_dict.c):
  *	  - The keyspace is split into KV_NUM_PARTITIONS partitions, chosen by key
@@ -43,7 +45,6 @@
 #include "postgres.h"
 
 #include "port/atomics.h"
-#include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
@@ -59,7 +60,6 @@
 #define KV_MAX_DATABASES		256		/* databases with keys at once */
 #define KV_MAX_KEY_BYTES		(64 * 1024)	/* keys up to 64 kB */
 #define KV_MAX_VALUE_BYTES		(512 * 1024 * 1024)	/* values up to 512 MB */
-#define KV_NUM_WAIT_CVS			256		/* condition variables for blocking ops */
 
 /* key types, as reported by kv.type() */
 #define KV_TYPE_STRING			1
@@ -154,7 +154,6 @@ typedef struct KvSharedState
 	pg_atomic_uint64 evicted_total;
 	pg_atomic_uint64 expired_total;
 	pg_atomic_uint32 clock;		/* ms since start (wraps), advanced by the worker */
-	ConditionVariable wait_cvs[KV_NUM_WAIT_CVS];	/* blocking pops */
 	KvPartition partitions[KV_NUM_PARTITIONS];
 } KvSharedState;
 
@@ -288,8 +287,6 @@ extern uint64 KvPartitionScan(int partition, uint64 cursor, int max_buckets,
 extern uint64 KvPartitionPurge(int partition, int dbslot);
 extern uint64 KvExpireCycleStep(int partition, int max_buckets, int64 now);
 
-/* Wake blocking waiters on a key (kv_list.c uses it after pushes) */
-extern ConditionVariable *KvWaitCV(KvKey *key);
 
 /* ----------------------------------------------------------------
  * Strings (kv_string.c) and generic key commands (kv_keys.c)
