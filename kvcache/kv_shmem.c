@@ -38,6 +38,7 @@
 #include "utils/guc.h"
 
 #include "kvcache.h"
+#include "kv_zset.h"
 
 PG_MODULE_MAGIC;
 
@@ -127,6 +128,7 @@ _PG_init(void)
 	object_access_hook = kv_object_access;
 
 	/* container types: register the functions that free their nodes */
+	KvRegisterType(KV_TYPE_ZSET, KvZsetFreeContents);
 
 	KvBgWorkerRegister();
 }
