@@ -39,6 +39,7 @@
 #include "kvcache.h"
 #include "kv_hash.h"
 #include "kv_list.h"
+#include "kv_zset.h"
 
 PG_MODULE_MAGIC;
 
@@ -143,6 +144,7 @@ _PG_init(void)
 	/* container types: register the functions that free their nodes */
 	KvRegisterType(KV_TYPE_HASH, KvHashFreeContents);
 	KvRegisterType(KV_TYPE_LIST, KvListFreeContents);
+	KvRegisterType(KV_TYPE_ZSET, KvZsetFreeContents);
 
 	KvBgWorkerRegister();
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test/stress.sh: concurrent load on kvcache, with invariants checked after
 #
-# Starts its own server in $STRESS_DIR (small kvcache.max_memory and
+# Starts its own server in $STRESS_DIR (kvcache.max_memory of 8MB and
 # volatile-lru, so the churn keys are evicted while the counters, which have
 # no TTL, must never be), runs every test/stress/*.sql script at once with
 # two pgbench processes (16 clients), then checks:
@@ -29,7 +29,7 @@ cat >>"$data/postgresql.conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$dir'
 max_connections = 40
-kvcache.max_memory = 16MB
+kvcache.max_memory = 8MB
 kvcache.eviction_policy = 'volatile-lru'
 CONF
 "$PGBIN/pg_ctl" -D "$data" -l "$dir/server.log" -w start >/dev/null

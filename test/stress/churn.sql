@@ -2,7 +2,7 @@
 -- the value is the expiry time in ms, and a read must never return a value
 -- that had expired before the statement started (50 ms of slack for clock reads)
 \set k random(1, 5000)
-\set size random(1, 20000)
+\set size random(1, 40000)
 \set ttl random(1, 300)
 \set r random(1, 5000)
 \set d random(1, 5000)
