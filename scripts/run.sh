@@ -59,6 +59,9 @@ listen_addresses = 'localhost'
 unix_socket_directories = '$SOCKDIR'
 shared_preload_libraries = '$(preload_list)'
 logging_collector = off
+# room for the benchmarks (a 1M-member sorted set takes about 80 MB)
+kvcache.max_memory = ${KV_MAX_MEMORY:-256MB}
+shared_buffers = 256MB
 CONF
 if ! grep -q "^include_if_exists = 'kvdev.conf'" "$PGDATA/postgresql.conf"; then
 	echo "include_if_exists = 'kvdev.conf'" | as_pg tee -a "$PGDATA/postgresql.conf" >/dev/null
