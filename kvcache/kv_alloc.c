@@ -14,9 +14,11 @@
  *						and a bump pointer for never-used space.
  *	  large (> 8 kB)	a run of whole pages with a 16-byte header.
  *
- * The page heap tracks free pages in a bitmap (1 = free) plus one kind byte
- * per page; it is protected by one LWLock ("heap lock").  Slab acquisition
- * searches for a free, aligned byte of the bitmap; large runs use first fit.
+ * The page heap tracks free pages in a byte-wise bitmap (bit i of byte b is
+ * page 8b + i; 1 = free) plus one kind byte per page; it is protected by
+ * one LWLock ("heap lock").  A slab is one whole bitmap byte.  Slabs are
+ * taken from the bottom of the arena and large runs from the top, so the
+ * two do not interleave and contiguous runs stay available.
  *
  * Allocator shards: KV_ALLOC_SHARDS independent sets of partially used
  * slabs, one per size class, each protected by a spinlock.  A backend
@@ -52,7 +54,7 @@
 #define KV_SLAB_PAGES		8
 #define KV_SLAB_SIZE		(KV_PAGE_SIZE * KV_SLAB_PAGES)
 #define KV_SLAB_HEADER		64
-#define KV_MAX_SMALL		8192
+#define KV_MAX_SMALL		KV_ARENA_MAX_SMALL
 #define KV_NUM_CLASSES		63
 #define KV_ALLOC_SHARDS		16
 #define KV_LARGE_HEADER		16
@@ -100,9 +102,9 @@ typedef struct KvArenaCtl
 	char	   *pages;			/* first page */
 	uint32		npages;			/* multiple of KV_SLAB_PAGES */
 	uint32		free_pages;
-	uint32		slab_hint;		/* bitmap byte to start the next slab search */
+	uint32		slab_hint;		/* no wholly free slab below this bitmap byte */
 	uint64		large_used;		/* bytes in large runs */
-	uint64	   *bitmap;			/* 1 = page free */
+	uint8	   *bitmap;			/* 1 = page free; npages / 8 bytes */
 	uint8	   *kinds;			/* KV_PAGE_* per page */
 	KvAllocShard shards[KV_ALLOC_SHARDS];
 } KvArenaCtl;
@@ -165,7 +167,7 @@ KvArenaShmemSize(void)
 	Size		size;
 
 	size = MAXALIGN(sizeof(KvArenaCtl));
-	size = add_size(size, MAXALIGN((npages + 63) / 64 * sizeof(uint64)));
+	size = add_size(size, MAXALIGN(npages / 8));
 	size = add_size(size, MAXALIGN(npages));
 	size = add_size(size, PG_CACHE_LINE_SIZE);	/* alignment of pages */
 	size = add_size(size, mul_size(npages, KV_PAGE_SIZE));
@@ -178,7 +180,6 @@ KvArenaInit(void *base, Size size, bool found)
 {
 	char	   *p = (char *) base;
 	uint32		npages = kv_arena_npages();
-	uint32		nwords = (npages + 63) / 64;
 	int			i;
 
 	if (!kv_classes_ready)
@@ -189,8 +190,8 @@ KvArenaInit(void *base, Size size, bool found)
 
 	memset(kv_arena, 0, sizeof(KvArenaCtl));
 	p += MAXALIGN(sizeof(KvArenaCtl));
-	kv_arena->bitmap = (uint64 *) p;
-	p += MAXALIGN(nwords * sizeof(uint64));
+	kv_arena->bitmap = (uint8 *) p;
+	p += MAXALIGN(npages / 8);
 	kv_arena->kinds = (uint8 *) p;
 	p += MAXALIGN(npages);
 	kv_arena->pages = (char *) TYPEALIGN(PG_CACHE_LINE_SIZE, p);
@@ -198,9 +199,7 @@ KvArenaInit(void *base, Size size, bool found)
 	kv_arena->free_pages = npages;
 	Assert(kv_arena->pages + (Size) npages * KV_PAGE_SIZE <= (char *) base + size);
 
-	memset(kv_arena->bitmap, 0xFF, nwords * sizeof(uint64));
-	if (npages % 64)
-		kv_arena->bitmap[nwords - 1] = (UINT64CONST(1) << (npages % 64)) - 1;
+	memset(kv_arena->bitmap, 0xFF, npages / 8);	/* npages is a multiple of 8 */
 	memset(kv_arena->kinds, KV_PAGE_FREE, npages);
 	kv_arena->heaplock = &(GetNamedLWLockTranche("kvcache"))[1].lock;
 	for (i = 0; i < KV_ALLOC_SHARDS; i++)
@@ -216,38 +215,38 @@ kv_bitmap_set(uint32 first, uint32 n, bool set)
 	for (i = first; i < first + n; i++)
 	{
 		if (set)
-			kv_arena->bitmap[i / 64] |= UINT64CONST(1) << (i % 64);
+			kv_arena->bitmap[i / 8] |= (uint8) (1 << (i % 8));
 		else
-			kv_arena->bitmap[i / 64] &= ~(UINT64CONST(1) << (i % 64));
+			kv_arena->bitmap[i / 8] &= (uint8) ~(1 << (i % 8));
 	}
 }
 
-/* Take a free, aligned slab from the page heap; NULL if none */
+/* Take the lowest free, aligned slab from the page heap; NULL if none */
 static KvSlab *
 kv_heap_alloc_slab(void)
 {
-	uint8	   *bytes = (uint8 *) kv_arena->bitmap;
+	uint8	   *bytes = kv_arena->bitmap;
 	uint32		nbytes = kv_arena->npages / KV_SLAB_PAGES;
-	uint32		i;
+	uint32		b;
 	KvSlab	   *slab = NULL;
 
 	LWLockAcquire(kv_arena->heaplock, LW_EXCLUSIVE);
 	if (kv_arena->free_pages >= KV_SLAB_PAGES)
 	{
-		for (i = 0; i < nbytes; i++)
+		for (b = kv_arena->slab_hint; b < nbytes; b++)
 		{
-			uint32		b = (kv_arena->slab_hint + i) % nbytes;
-
 			if (bytes[b] == 0xFF)
 			{
 				bytes[b] = 0;
 				memset(kv_arena->kinds + b * KV_SLAB_PAGES, KV_PAGE_SLAB, KV_SLAB_PAGES);
 				kv_arena->free_pages -= KV_SLAB_PAGES;
-				kv_arena->slab_hint = b;
+				kv_arena->slab_hint = b + 1;
 				slab = (KvSlab *) (kv_arena->pages + (Size) b * KV_SLAB_SIZE);
 				break;
 			}
 		}
+		if (slab == NULL)
+			kv_arena->slab_hint = nbytes;
 	}
 	LWLockRelease(kv_arena->heaplock);
 	return slab;
@@ -261,12 +260,16 @@ kv_heap_free_slab(KvSlab *slab)
 
 	LWLockAcquire(kv_arena->heaplock, LW_EXCLUSIVE);
 	memset(kv_arena->kinds + page, KV_PAGE_FREE, KV_SLAB_PAGES);
-	((uint8 *) kv_arena->bitmap)[page / 8] = 0xFF;
+	kv_arena->bitmap[page / 8] = 0xFF;
 	kv_arena->free_pages += KV_SLAB_PAGES;
+	kv_arena->slab_hint = Min(kv_arena->slab_hint, page / 8);
 	LWLockRelease(kv_arena->heaplock);
 }
 
-/* Allocate a run of npages pages (first fit); NULL if none */
+/*
+ * Allocate a run of npages pages, the highest that fits (scanning down,
+ * skipping wholly used bitmap bytes); NULL if none.
+ */
 static void *
 kv_heap_alloc_large(uint32 npages)
 {
@@ -278,28 +281,26 @@ kv_heap_alloc_large(uint32 npages)
 	LWLockAcquire(kv_arena->heaplock, LW_EXCLUSIVE);
 	if (kv_arena->free_pages >= npages)
 	{
-		i = 0;
-		while (i < kv_arena->npages)
+		i = kv_arena->npages;
+		while (i > 0)
 		{
-			uint64		w = kv_arena->bitmap[i / 64];
+			uint32		page = i - 1;
 
-			/* skip whole words with no free page */
-			if (i % 64 == 0 && w == 0)
+			if (page % 8 == 7 && kv_arena->bitmap[page / 8] == 0)
 			{
 				run = 0;
-				i += 64;
+				i -= 8;
 				continue;
 			}
-			if (w & (UINT64CONST(1) << (i % 64)))
+			if (kv_arena->bitmap[page / 8] & (1 << (page % 8)))
 			{
-				if (run == 0)
-					start = i;
+				start = page;
 				if (++run == npages)
 					break;
 			}
 			else
 				run = 0;
-			i++;
+			i--;
 		}
 		if (run == npages)
 		{
@@ -441,7 +442,7 @@ KvArenaAlloc(Size size)
 	Assert(kv_arena != NULL);
 	if (size <= KV_MAX_SMALL)
 		return kv_alloc_small(kv_class_of[(size + 7) / 8]);
-	if (size > (Size) kv_arena->npages * KV_PAGE_SIZE)
+	if (size > KvArenaLargestChunk())
 		return NULL;
 	return kv_heap_alloc_large((size + KV_LARGE_HEADER + KV_PAGE_SIZE - 1) / KV_PAGE_SIZE);
 }
@@ -490,6 +491,7 @@ KvArenaFree(void *ptr)
 		memset(kv_arena->kinds + first, KV_PAGE_FREE, h->npages);
 		kv_bitmap_set(first, h->npages, true);
 		kv_arena->free_pages += h->npages;
+		kv_arena->slab_hint = Min(kv_arena->slab_hint, first / KV_SLAB_PAGES);
 		kv_arena->large_used -= (uint64) h->npages * KV_PAGE_SIZE;
 		LWLockRelease(kv_arena->heaplock);
 	}
@@ -534,4 +536,15 @@ Size
 KvArenaFreeBytes(void)
 {
 	return (Size) kv_arena->free_pages * KV_PAGE_SIZE;
+}
+
+/*
+ * The largest chunk we agree to allocate: half the arena.  Anything bigger
+ * could need nearly every page to be free and contiguous, which would mean
+ * evicting the whole cache and then failing anyway.
+ */
+Size
+KvArenaLargestChunk(void)
+{
+	return (Size) kv_arena->npages * KV_PAGE_SIZE / 2 - KV_LARGE_HEADER;
 }

@@ -50,8 +50,6 @@
 
 #include "kvcache.h"
 
-#define KV_INITIAL_BUCKETS	16
-
 static KvFreeContentsFn kv_free_fns[KV_NUM_TYPES];
 
 static void kv_entry_unlink(KvPartition *part, KvEntry *entry);
@@ -86,8 +84,8 @@ KvKeyInit(KvKey *key, const char *data, Size len, bool create_slot)
 	key->dbslot = KvDbSlotLookup(MyDatabaseId, create_slot);
 	h = hash_bytes_extended((const unsigned char *) data, (int) len,
 							KvShared->seed ^ ((uint64) MyDatabaseId << 17));
-	key->partition = (int) (h & (KV_NUM_PARTITIONS - 1));
 	key->hash = (uint32) (h >> 32);
+	key->partition = KV_HASH_PARTITION(key->hash);
 }
 
 /* KvKeyInit for a text datum (already detoasted) */
@@ -117,8 +115,8 @@ KvClockAdvance(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	pg_atomic_write_u32(&KvShared->clock,
-						(uint32) ((now - KvShared->start_time) / 1000));
+	pg_atomic_write_u64(&KvShared->clock,
+						(uint64) ((now - KvShared->start_time) / 1000));
 }
 
 /* LFU counter of an entry after decay (1 per minute idle, like Redis) */
@@ -154,7 +152,7 @@ kv_touch(KvEntry *entry)
 		entry->access = (((KvClock() / 60000) & 0xFFFF) << 8) | counter;
 	}
 	else
-		entry->access = KvClock();
+		entry->access = (uint32) KvClock();
 }
 
 /* Initial access word for a new entry */
@@ -164,7 +162,7 @@ kv_initial_access(void)
 	if (kv_eviction_policy == KV_EVICT_ALLKEYS_LFU ||
 		kv_eviction_policy == KV_EVICT_VOLATILE_LFU)
 		return (((KvClock() / 60000) & 0xFFFF) << 8) | 5;	/* LFU_INIT_VAL */
-	return KvClock();
+	return (uint32) KvClock();
 }
 
 /* Count a reclaimed expired entry */
@@ -185,7 +183,7 @@ KvLookup(KvKey *key, bool exclusive, bool count_stats)
 	KvPartition *part = &KvShared->partitions[key->partition];
 	KvEntry    *e;
 
-	if (key->dbslot < 0 || part->buckets == NULL)
+	if (key->dbslot < 0)
 		e = NULL;
 	else
 	{
@@ -255,7 +253,7 @@ kv_evict_score(KvEntry *e, int policy, int64 now)
 	{
 		case KV_EVICT_ALLKEYS_LRU:
 		case KV_EVICT_VOLATILE_LRU:
-			return (uint32) (KvClock() - e->access);	/* idle time */
+			return (uint32) ((uint32) KvClock() - e->access);	/* idle time */
 		case KV_EVICT_ALLKEYS_LFU:
 		case KV_EVICT_VOLATILE_LFU:
 			return 255 - kv_lfu_decayed(e->access);
@@ -282,7 +280,8 @@ kv_evict_from(int p, KvEntry *protect, int policy, int64 now)
 	uint64		visited;
 	KvKey		k;
 
-	if (part->nentries == 0 || part->buckets == NULL)
+	if (part->nentries == 0 ||
+		(policy >= KV_EVICT_VOLATILE_LRU && part->nexpires == 0))
 		return false;
 	start = pg_prng_uint64(&pg_global_prng_state) & (part->nbuckets - 1);
 	for (visited = 0, b = start;
@@ -337,7 +336,12 @@ kv_evict_one(int held, KvEntry *protect)
 	if (policy == KV_EVICT_NOEVICTION)
 		return false;
 
-	/* first pass skips busy partitions; second pass waits only for none */
+	/*
+	 * The first pass skips busy partitions.  The second waits for them, but
+	 * only when we hold no partition ourselves (waiting while holding one
+	 * could deadlock with another evicting backend); a caller that holds one
+	 * just tries all partitions again.
+	 */
 	for (pass = 0; pass < 2; pass++)
 	{
 		for (i = 0; i < KV_NUM_PARTITIONS; i++)
@@ -345,7 +349,8 @@ kv_evict_one(int held, KvEntry *protect)
 			int			p = (start + i) % KV_NUM_PARTITIONS;
 			bool		evicted;
 
-			if (KvShared->partitions[p].nentries == 0)
+			if (KvShared->partitions[p].nentries == 0 ||
+				(policy >= KV_EVICT_VOLATILE_LRU && KvShared->partitions[p].nexpires == 0))
 				continue;
 			if (p == held)
 				evicted = kv_evict_from(p, protect, policy, now);
@@ -373,16 +378,31 @@ void *
 KvAlloc(Size size, KvKey *key, KvEntry *protect)
 {
 	int			held = key ? key->partition : -1;
+	Size		used_start = KvArenaUsed();
 
-	/* more than the whole arena can never fit: do not evict for nothing */
-	if (size > KvArenaTotal())
+	/* a chunk bigger than the limit: do not evict for nothing */
+	if (size > KvArenaLargestChunk())
 		return NULL;
 	for (;;)
 	{
 		void	   *p = KvArenaAlloc(size);
+		Size		used_now;
 
 		if (p)
 			return p;
+
+		/*
+		 * A large chunk needs contiguous pages.  Once eviction has freed
+		 * several times its size and twice its size is free but still no
+		 * run fits, the free space is fragmented between pages pinned by
+		 * slabs; evicting more would empty the cache for little chance of
+		 * success, so give up.
+		 */
+		used_now = KvArenaUsed();
+		if (size > KV_ARENA_MAX_SMALL && used_start > used_now &&
+			used_start - used_now >= 4 * size + 1024 * 1024 &&
+			KvArenaFreeBytes() >= 2 * size)
+			return NULL;
 		if (!kv_evict_one(held, protect))
 			return NULL;
 	}
@@ -419,6 +439,18 @@ KvFree(void *ptr)
 	KvArenaFree(ptr);
 }
 
+/* Raise 54000 unless a chunk of size bytes could ever be allocated */
+void
+KvCheckChunkFits(Size size)
+{
+	if (size > KvArenaLargestChunk())
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("value is too large for the cache"),
+				 errdetail("It needs %zu bytes; one value may take at most half of \"kvcache.max_memory\", %zu bytes.",
+						   size, KvArenaLargestChunk())));
+}
+
 /* Register the function that frees a container type's nodes */
 void
 KvRegisterType(int type, KvFreeContentsFn free_fn)
@@ -452,9 +484,74 @@ kv_partition_grow(KvPartition *part)
 			e = next;
 		}
 	}
-	KvArenaFree(part->buckets);
+	if (part->buckets != part->initial_buckets)
+		KvArenaFree(part->buckets);
 	part->buckets = nb;
 	part->nbuckets = newn;
+}
+
+/*
+ * Shrink partition p's bucket array when it is mostly empty (load below
+ * 1/8), back to the built-in array when it is small enough.  Best effort:
+ * allocates without evicting.  SCAN stays exact: with the reverse-binary
+ * cursor a shrink can repeat keys but never skip one.
+ */
+void
+KvPartitionShrink(int p)
+{
+	KvPartition *part = &KvShared->partitions[p];
+	KvEntry   **nb;
+	uint64		newn;
+	uint64		i;
+
+	LWLockAcquire(part->lock, LW_EXCLUSIVE);
+	if (part->nbuckets <= KV_INITIAL_BUCKETS || part->nentries >= part->nbuckets / 8)
+	{
+		LWLockRelease(part->lock);
+		return;
+	}
+	newn = KV_INITIAL_BUCKETS;
+	while (newn < part->nentries * 2)
+		newn *= 2;
+	if (newn == KV_INITIAL_BUCKETS)
+		nb = part->initial_buckets;
+	else if ((nb = KvArenaAlloc(newn * sizeof(KvEntry *))) == NULL)
+	{
+		LWLockRelease(part->lock);
+		return;
+	}
+	{
+		KvEntry    *all = NULL;
+
+		/* collect every entry first: nb may be initial_buckets itself */
+		for (i = 0; i < part->nbuckets; i++)
+		{
+			KvEntry    *e = part->buckets[i];
+
+			while (e)
+			{
+				KvEntry    *next = e->next;
+
+				e->next = all;
+				all = e;
+				e = next;
+			}
+		}
+		KvArenaFree(part->buckets);
+		memset(nb, 0, newn * sizeof(KvEntry *));
+		while (all)
+		{
+			KvEntry    *next = all->next;
+			uint64		b = all->hash & (newn - 1);
+
+			all->next = nb[b];
+			nb[b] = all;
+			all = next;
+		}
+	}
+	part->buckets = nb;
+	part->nbuckets = newn;
+	LWLockRelease(part->lock);
 }
 
 /*
@@ -464,21 +561,10 @@ kv_partition_grow(KvPartition *part)
 KvEntry *
 KvEntryTryCreate(KvKey *key, int type, Size vallen, KvEntry *protect)
 {
-	KvPartition *part = &KvShared->partitions[key->partition];
 	KvEntry    *e;
 
 	if (key->dbslot < 0)
 		elog(ERROR, "kvcache: key has no database slot");
-	if (part->buckets == NULL)
-	{
-		KvEntry   **nb = KvAlloc(KV_INITIAL_BUCKETS * sizeof(KvEntry *), key, protect);
-
-		if (nb == NULL)
-			return NULL;
-		memset(nb, 0, KV_INITIAL_BUCKETS * sizeof(KvEntry *));
-		part->buckets = nb;
-		part->nbuckets = KV_INITIAL_BUCKETS;
-	}
 	e = KvAlloc(KV_ENTRY_SIZE(key->len, vallen), key, protect);
 	if (e == NULL)
 		return NULL;
@@ -502,12 +588,7 @@ KvEntryCreate(KvKey *key, int type, Size vallen, KvEntry *protect)
 	Size		size = KV_ENTRY_SIZE(key->len, vallen);
 	KvEntry    *e;
 
-	if (size > KvArenaTotal())
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("value is too large for the cache"),
-				 errdetail("The entry needs %zu bytes; \"kvcache.max_memory\" is %zu bytes.",
-						   size, KvArenaTotal())));
+	KvCheckChunkFits(size);
 	e = KvEntryTryCreate(key, type, vallen, protect);
 	if (e == NULL)
 		KvOutOfMemory(size);
@@ -526,7 +607,10 @@ KvEntryLink(KvKey *key, KvEntry *entry, KvEntry *old)
 	{
 		kv_entry_unlink(part, old);
 		if (old->expire_at != 0)
+		{
 			pg_atomic_fetch_sub_u64(&db->expires, 1);
+			part->nexpires--;
+		}
 		kv_entry_free(old);
 	}
 	else
@@ -535,9 +619,11 @@ KvEntryLink(KvKey *key, KvEntry *entry, KvEntry *old)
 		part->nentries++;
 	}
 	if (entry->expire_at != 0)
+	{
 		pg_atomic_fetch_add_u64(&db->expires, 1);
+		part->nexpires++;
+	}
 
-	/* buckets exist: KvEntryCreate made sure of it */
 	bucket = &part->buckets[entry->hash & (part->nbuckets - 1)];
 	entry->next = *bucket;
 	*bucket = entry;
@@ -580,7 +666,10 @@ KvEntryDelete(KvKey *key, KvEntry *entry)
 	part->nentries--;
 	pg_atomic_fetch_sub_u64(&db->keys, 1);
 	if (entry->expire_at != 0)
+	{
 		pg_atomic_fetch_sub_u64(&db->expires, 1);
+		part->nexpires--;
+	}
 	kv_entry_free(entry);
 }
 
@@ -589,11 +678,18 @@ void
 KvEntrySetExpire(KvEntry *entry, int64 expire_at)
 {
 	KvDbStats  *db = &KvShared->dbs[entry->dbslot];
+	KvPartition *part = &KvShared->partitions[KV_HASH_PARTITION(entry->hash)];
 
 	if (entry->expire_at == 0 && expire_at != 0)
+	{
 		pg_atomic_fetch_add_u64(&db->expires, 1);
+		part->nexpires++;
+	}
 	else if (entry->expire_at != 0 && expire_at == 0)
+	{
 		pg_atomic_fetch_sub_u64(&db->expires, 1);
+		part->nexpires--;
+	}
 	entry->expire_at = expire_at;
 }
 
@@ -630,11 +726,6 @@ KvPartitionScan(int p, uint64 cursor, int max_buckets, int dbslot,
 	KvKey		k;
 
 	*done = false;
-	if (part->buckets == NULL)
-	{
-		*done = true;
-		return 0;
-	}
 	mask = part->nbuckets - 1;
 	for (n = 0; n < max_buckets; n++)
 	{
@@ -690,11 +781,11 @@ kv_purge_visitor(KvEntry *entry, void *arg)
 
 /*
  * Delete all entries of dbslot (-1: all) in partition p; returns the count.
- * Works in batches of buckets, releasing the lock and checking for
- * interrupts in between.
+ * Works in batches of buckets, releasing the lock (and, if interruptible,
+ * checking for interrupts) in between; shrinks the bucket array after.
  */
 uint64
-KvPartitionPurge(int p, int dbslot)
+KvPartitionPurge(int p, int dbslot, bool interruptible)
 {
 	uint64		count = 0;
 	uint64		cursor = 0;
@@ -706,8 +797,10 @@ KvPartitionPurge(int p, int dbslot)
 		cursor = KvPartitionScan(p, cursor, 1024, dbslot, true,
 								 KvNowMs(), kv_purge_visitor, &count, &done);
 		LWLockRelease(KvShared->partitions[p].lock);
-		CHECK_FOR_INTERRUPTS();
+		if (interruptible)
+			CHECK_FOR_INTERRUPTS();
 	}
+	KvPartitionShrink(p);
 	return count;
 }
 
@@ -723,10 +816,9 @@ KvExpireCycleStep(int p, int max_buckets, int64 now)
 	uint64		reclaimed = 0;
 	int			n;
 
-	if (part->nentries == 0)
+	if (part->nexpires == 0)
 		return 0;
 	LWLockAcquire(part->lock, LW_EXCLUSIVE);
-	if (part->buckets != NULL)
 	{
 		for (n = 0; n < max_buckets && (uint64) n < part->nbuckets; n++)
 		{

@@ -381,16 +381,26 @@ kv_hash_write(KvKey *key, KvEntry *e, KvHashWork *w, int n)
  * ----------------------------------------------------------------
  */
 
-/* Raise 54000 if a field or value is over the documented limit */
+/*
+ * Raise 54000 for a field or value over the documented limit, or a field
+ * node that no arena could hold; vlen < 0 checks just a field.
+ */
 static void
-kv_hash_check_size(const char *what, Size len)
+kv_hash_check_size(Size flen, int64 vlen)
 {
-	if (len > KV_MAX_VALUE_BYTES)
+	if (flen > KV_MAX_VALUE_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("hash %s is too long", what),
-				 errdetail("The %s is %zu bytes; the limit is %d bytes.",
-						   what, len, KV_MAX_VALUE_BYTES)));
+				 errmsg("hash field is too long"),
+				 errdetail("The field is %zu bytes; the limit is %d bytes.",
+						   flen, KV_MAX_VALUE_BYTES)));
+	if (vlen > KV_MAX_VALUE_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("hash value is too long"),
+				 errdetail("The value is %lld bytes; the limit is %d bytes.",
+						   (long long) vlen, KV_MAX_VALUE_BYTES)));
+	KvCheckChunkFits(KV_HASH_NODE_SIZE(flen, Max(vlen, 0)));
 }
 
 /* Allocate an array that may pass MaxAllocSize for a very large call */
@@ -452,8 +462,7 @@ KvHashSet(KvKey *key, const KvHashPair *pairs, int n)
 	w = kv_hash_palloc_huge((Size) n * sizeof(KvHashWork));
 	for (i = 0; i < n; i++)
 	{
-		kv_hash_check_size("field", pairs[i].flen);
-		kv_hash_check_size("value", pairs[i].vlen);
+		kv_hash_check_size(pairs[i].flen, pairs[i].vlen);
 		w[i].pair = &pairs[i];
 		w[i].hash = kv_hash_field_hash(pairs[i].field, pairs[i].flen);
 		w[i].dup = false;
@@ -696,7 +705,7 @@ KvHashIncrBy(KvKey *key, const char *field, uint32 flen, int64 delta)
 	int64		result;
 	char		buf[MAXINT8LEN + 1];
 
-	kv_hash_check_size("field", flen);
+	kv_hash_check_size(flen, -1);
 	kv_hash_one_pair(&w, &pair, field, flen);
 	KvLockPartition(key, LW_EXCLUSIVE);
 	e = KvLookupTyped(key, KV_TYPE_HASH, true, false);
@@ -736,9 +745,9 @@ KvHashIncrByFloat(KvKey *key, const char *field, uint32 flen, double delta)
 
 	if (isnan(delta) || isinf(delta))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("increment is NaN or infinity")));
-	kv_hash_check_size("field", flen);
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("increment would produce NaN or Infinity")));
+	kv_hash_check_size(flen, -1);
 	kv_hash_one_pair(&w, &pair, field, flen);
 	KvLockPartition(key, LW_EXCLUSIVE);
 	e = KvLookupTyped(key, KV_TYPE_HASH, true, false);
@@ -783,7 +792,7 @@ kv_hash_null_error(const char *what)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-			 errmsg("%s must not be null", what)));
+			 errmsg("argument \"%s\" must not be null", what)));
 }
 
 /*

@@ -445,7 +445,7 @@ kv_flush(int dbslot)
 
 	for (p = 0; p < KV_NUM_PARTITIONS; p++)
 	{
-		count += KvPartitionPurge(p, dbslot);
+		count += KvPartitionPurge(p, dbslot, true);
 		CHECK_FOR_INTERRUPTS();
 	}
 	return count;

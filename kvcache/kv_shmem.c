@@ -15,12 +15,15 @@
  * memory: at restart and after any backend crash.
  *
  * Databases: every key carries the slot index of its database.  Slots are
- * assigned on the first write in a database and released when the database
- * is dropped (object_access_hook), after its keys have been purged, so a
- * new database that reuses the OID starts empty.  Slot assignment takes
- * KvShared->dblock exclusively; looking a slot up needs no lock because a
- * backend only ever looks up its own database, whose slot cannot be
- * released while it is connected.
+ * assigned on the first write in a database.  When DROP DATABASE commits
+ * (object_access_hook notes the OID, a commit callback acts), the keys are
+ * purged and the slot released, so a new database that reuses the OID
+ * starts empty.  A drop that the hook cannot see (one replayed on a hot
+ * standby) is caught when a backend first uses its database's slot: the
+ * slot remembers the xmin of the pg_database row it was made for, and a
+ * different xmin means a new database with a recycled OID, whose stale
+ * keys are purged then.  Slot assignment takes KvShared->dblock
+ * exclusively; lock order is dblock before partition locks.
  *
  * kvcache/kv_shmem.c
  *
@@ -29,12 +32,15 @@
 #include "postgres.h"
 
 #include "catalog/objectaccess.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_database.h"
 #include "miscadmin.h"
 #include "port/pg_bitutils.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
+#include "utils/syscache.h"
 
 #include "kvcache.h"
 #include "kv_hash.h"
@@ -52,6 +58,7 @@ int			kv_maxmemory_samples = 5;
 KvSharedState *KvShared = NULL;
 
 static int	kv_my_dbslot = -1;	/* cached slot of MyDatabaseId */
+static Oid	kv_dropped_db = InvalidOid;	/* DROP DATABASE awaiting commit */
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -73,6 +80,8 @@ static void kv_shmem_request(void);
 static void kv_shmem_startup(void);
 static void kv_object_access(ObjectAccessType access, Oid classId,
 							 Oid objectId, int subId, void *arg);
+static void kv_xact_callback(XactEvent event, void *arg);
+static void kv_purge_slot(int slot, bool interruptible);
 static Size kv_control_size(void);
 
 /* Zero the counters of a database slot */
@@ -140,6 +149,7 @@ _PG_init(void)
 	shmem_startup_hook = kv_shmem_startup;
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = kv_object_access;
+	RegisterXactCallback(kv_xact_callback, NULL);
 
 	/* container types: register the functions that free their nodes */
 	KvRegisterType(KV_TYPE_HASH, KvHashFreeContents);
@@ -204,9 +214,15 @@ kv_shmem_startup(void)
 		}
 		pg_atomic_init_u64(&KvShared->evicted_total, 0);
 		pg_atomic_init_u64(&KvShared->expired_total, 0);
-		pg_atomic_init_u32(&KvShared->clock, 0);
+		pg_atomic_init_u64(&KvShared->clock, 0);
 		for (i = 0; i < KV_NUM_PARTITIONS; i++)
-			KvShared->partitions[i].lock = &locks[i + 2].lock;
+		{
+			KvPartition *part = &KvShared->partitions[i];
+
+			part->lock = &locks[i + 2].lock;
+			part->buckets = part->initial_buckets;
+			part->nbuckets = KV_INITIAL_BUCKETS;
+		}
 	}
 
 	KvArenaInit(base + kv_control_size(), KvArenaShmemSize(), found);
@@ -225,6 +241,47 @@ KvCheckLoaded(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("kvcache must be loaded via \"shared_preload_libraries\""),
 				 errhint("Add kvcache to the \"shared_preload_libraries\" setting and restart the server.")));
+}
+
+/* xmin of database dbid's pg_database row (InvalidTransactionId if gone) */
+static TransactionId
+kv_database_xmin(Oid dbid)
+{
+	HeapTuple	tup;
+	TransactionId xmin = InvalidTransactionId;
+
+	if (!IsTransactionState())
+		return InvalidTransactionId;
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	if (HeapTupleIsValid(tup))
+	{
+		xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+		ReleaseSysCache(tup);
+	}
+	return xmin;
+}
+
+/*
+ * A backend's first use of its database's slot: if the slot was made for
+ * an earlier database with the same OID (a drop this node did not see),
+ * purge its keys and take the slot over.
+ */
+static void
+kv_check_recycled(int slot)
+{
+	TransactionId xmin = kv_database_xmin(MyDatabaseId);
+
+	if (!TransactionIdIsValid(xmin) || KvShared->dbs[slot].dbxmin == xmin)
+		return;
+	LWLockAcquire(KvShared->dblock, LW_EXCLUSIVE);
+	if (KvShared->dbs[slot].dbid == MyDatabaseId &&
+		KvShared->dbs[slot].dbxmin != xmin)
+	{
+		kv_purge_slot(slot, false);
+		kv_db_stats_init(&KvShared->dbs[slot]);
+		KvShared->dbs[slot].dbxmin = xmin;
+	}
+	LWLockRelease(KvShared->dblock);
 }
 
 /*
@@ -250,7 +307,10 @@ KvDbSlotLookup(Oid dbid, bool create)
 		{
 			LWLockRelease(KvShared->dblock);
 			if (dbid == MyDatabaseId)
+			{
+				kv_check_recycled(i);
 				kv_my_dbslot = i;
+			}
 			return i;
 		}
 		if (free_slot < 0 && KvShared->dbs[i].dbid == InvalidOid)
@@ -267,12 +327,13 @@ KvDbSlotLookup(Oid dbid, bool create)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("too many databases are using kvcache"),
-				 errdetail("At most %d databases can hold keys at the same time.",
+				 errdetail("At most %d databases can use the cache between server restarts, not counting dropped ones.",
 						   KV_MAX_DATABASES),
-				 errhint("Run kv.flushdb() in a database that no longer needs its keys.")));
+				 errhint("Slots are freed when a database is dropped, and all of them at a server restart.")));
 	}
 	/* no other backend reads a slot's counters before dbid is set */
 	kv_db_stats_init(&KvShared->dbs[free_slot]);
+	KvShared->dbs[free_slot].dbxmin = kv_database_xmin(dbid);
 	pg_write_barrier();
 	KvShared->dbs[free_slot].dbid = dbid;
 	LWLockRelease(KvShared->dblock);
@@ -292,10 +353,20 @@ KvDbSlotRelease(int slot)
 		kv_my_dbslot = -1;
 }
 
+/* Delete every key of a database slot */
+static void
+kv_purge_slot(int slot, bool interruptible)
+{
+	int			p;
+
+	for (p = 0; p < KV_NUM_PARTITIONS; p++)
+		KvPartitionPurge(p, slot, interruptible);
+}
+
 /*
- * object_access_hook: when a database is dropped, purge its keys and free
- * its slot, so that a database created later with the same OID starts
- * with an empty keyspace.
+ * object_access_hook: note a database being dropped.  Nothing happens yet:
+ * DROP DATABASE may still fail its own checks (database in use), so the
+ * keys are purged only when the transaction commits (kv_xact_callback).
  */
 static void
 kv_object_access(ObjectAccessType access, Oid classId, Oid objectId,
@@ -305,18 +376,37 @@ kv_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 
 	if (access == OAT_DROP && classId == DatabaseRelationId && KvShared != NULL)
-	{
-		int			slot = KvDbSlotLookup(objectId, false);
-		int			p;
+		kv_dropped_db = objectId;
+}
 
-		if (slot < 0)
-			return;
-		for (p = 0; p < KV_NUM_PARTITIONS; p++)
+/*
+ * Transaction callback: once a DROP DATABASE has committed, purge the
+ * dropped database's keys and free its slot.  This runs after the commit
+ * point, so it must not fail: interrupts are held and nothing in the purge
+ * raises errors.
+ */
+static void
+kv_xact_callback(XactEvent event, void *arg)
+{
+	Oid			dbid = kv_dropped_db;
+
+	if (!OidIsValid(dbid))
+		return;
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		kv_dropped_db = InvalidOid;
+	else if (event == XACT_EVENT_COMMIT)
+	{
+		int			slot;
+
+		kv_dropped_db = InvalidOid;
+		HOLD_INTERRUPTS();
+		slot = KvDbSlotLookup(dbid, false);
+		if (slot >= 0)
 		{
-			CHECK_FOR_INTERRUPTS();
-			KvPartitionPurge(p, slot);
+			kv_purge_slot(slot, false);
+			KvDbSlotRelease(slot);
 		}
-		KvDbSlotRelease(slot);
+		RESUME_INTERRUPTS();
 	}
 }
 

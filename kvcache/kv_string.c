@@ -549,6 +549,7 @@ kv_mset(PG_FUNCTION_ARGS)
 		vd[i] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(vd[i]));
 		kv_check_value_size(VARSIZE_ANY_EXHDR(DatumGetPointer(vd[i])));
 		KvKeyInitText(&kk[i], (text *) DatumGetPointer(kd[i]), true);
+		KvCheckChunkFits(KV_ENTRY_SIZE(kk[i].len, VARSIZE_ANY_EXHDR(DatumGetPointer(vd[i]))));
 	}
 
 	/* build every entry first; on failure give them all back */

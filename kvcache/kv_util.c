@@ -26,7 +26,8 @@
 int64
 KvIntervalToMs(Interval *iv)
 {
-	int64		ms = iv->time / 1000;
+	/* a positive part below a millisecond rounds up, so it never reads as 0 */
+	int64		ms = iv->time / 1000 + (iv->time % 1000 > 0 ? 1 : 0);
 	int64		days_ms;
 	int64		months_ms;
 
@@ -113,7 +114,7 @@ KvParseLongDouble(const char *s, Size len, long double *result)
 	buf[len] = '\0';
 	errno = 0;
 	v = strtold(buf, &end);
-	if (*end != '\0' || errno == ERANGE || isnan(v))
+	if (end != buf + len || errno == ERANGE || isnan(v))
 		return false;
 	*result = v;
 	return true;
@@ -134,7 +135,7 @@ KvLongDoubleAdd(long double cur, double delta, long double *result)
 		return false;
 	double_to_shortest_decimal_buf(delta, buf);
 	r = cur + strtold(buf, NULL);
-	if (isnan(r) || isinf(r))
+	if (isnan(r) || isinf(r) || isinf((double) r))
 		return false;
 	*result = (r == 0) ? 0 : r;	/* no "-0" */
 	return true;
@@ -173,13 +174,14 @@ KvFormatLongDouble(long double v, char *buf, Size bufsize)
 /*
  * Redis glob matching (stringmatchlen): '*' any run, '?' one byte,
  * '[...]' a set with ranges and '^' negation, '\' escapes.  Byte-wise.
- * Recursion depth is bounded by the number of '*' in the pattern, and
- * consecutive '*' are collapsed.  Checks for interrupts, so it must not be
+ * Recursion depth grows with the number of '*' in the pattern (consecutive
+ * ones are collapsed) and is checked against max_stack_depth.  Checks for interrupts, so it must not be
  * called with an LWLock held.
  */
 bool
 KvGlobMatch(const char *pattern, int plen, const char *str, int slen, bool nocase)
 {
+	check_stack_depth();
 	while (plen && slen)
 	{
 		switch (pattern[0])

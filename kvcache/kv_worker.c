@@ -4,12 +4,14 @@
  *	  Background worker: advances the LRU clock and reclaims expired keys
  *	  so that memory comes back without reads (Redis's active expiry).
  *
- * Every kvcache.expire_interval the worker visits each partition and
- * examines KV_EXPIRE_BUCKETS buckets from that partition's expiry cursor,
- * deleting expired entries.  A partition where more than a quarter of the
- * examined buckets yielded an expired key is visited again, within a time
- * budget of a quarter of the interval, like Redis's adaptive cycle.  Each
- * step takes one partition lock for a bounded amount of work.
+ * Every kvcache.expire_interval the worker visits each partition that has
+ * keys with a TTL and examines KV_EXPIRE_BUCKETS buckets from that
+ * partition's expiry cursor, deleting expired entries.  A partition that
+ * yielded more expired entries than a quarter of the buckets examined is
+ * visited again, within a time budget of a quarter of the interval, like
+ * Redis's adaptive cycle.  Each step takes one partition lock for a bounded
+ * amount of work.  The worker also shrinks bucket arrays of partitions that
+ * have become mostly empty, so their memory comes back after deletes.
  *
  * The worker needs shared memory only (no database connection), so it
  * runs on primaries and hot standbys alike, and is restarted after a crash
@@ -84,6 +86,22 @@ kv_expire_cycle(void)
 	}
 }
 
+/* Shrink the bucket arrays of mostly empty partitions */
+static void
+kv_shrink_cycle(void)
+{
+	int			p;
+
+	for (p = 0; p < KV_NUM_PARTITIONS && !ShutdownRequestPending; p++)
+	{
+		KvPartition *part = &KvShared->partitions[p];
+
+		/* unlocked peek; KvPartitionShrink re-checks under the lock */
+		if (part->nbuckets > KV_INITIAL_BUCKETS && part->nentries < part->nbuckets / 8)
+			KvPartitionShrink(p);
+	}
+}
+
 /* Worker entry point: latch loop until shutdown */
 void
 KvWorkerMain(Datum arg)
@@ -107,6 +125,7 @@ KvWorkerMain(Datum arg)
 		}
 		KvClockAdvance();
 		kv_expire_cycle();
+		kv_shrink_cycle();
 	}
 	proc_exit(0);
 }

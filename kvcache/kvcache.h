@@ -120,14 +120,24 @@ typedef struct KvEntry
 #define KV_ENTRY_VALUE(e)		((char *) (e) + KV_ENTRY_VALUE_OFFSET((e)->keylen))
 #define KV_ENTRY_SIZE(keylen, vallen) (KV_ENTRY_VALUE_OFFSET(keylen) + (vallen))
 
-/* One hash-table partition; padded so partitions do not share cache lines */
+/* Buckets of an empty partition: an array inside KvPartition itself */
+#define KV_INITIAL_BUCKETS		16
+
+/*
+ * One hash-table partition; padded so partitions do not share cache lines.
+ * buckets points at initial_buckets until the partition grows; larger
+ * arrays are arena chunks, and go back to initial_buckets when a partition
+ * empties or shrinks far enough.
+ */
 typedef struct KvPartition
 {
 	LWLock	   *lock;
-	KvEntry   **buckets;		/* arena chunk, nbuckets pointers */
+	KvEntry   **buckets;		/* nbuckets pointers; never NULL */
 	uint64		nbuckets;		/* power of two */
 	uint64		nentries;
+	uint64		nexpires;		/* entries with a TTL */
 	uint64		expire_cursor;	/* active expiry scan position */
+	KvEntry    *initial_buckets[KV_INITIAL_BUCKETS];
 	char		pad[PG_CACHE_LINE_SIZE];
 } KvPartition;
 
@@ -135,6 +145,7 @@ typedef struct KvPartition
 typedef struct KvDbStats
 {
 	Oid			dbid;			/* InvalidOid: slot free */
+	TransactionId dbxmin;		/* xmin of the database's pg_database row */
 	pg_atomic_uint64 keys;
 	pg_atomic_uint64 expires;	/* keys with a TTL */
 	pg_atomic_uint64 hits;
@@ -153,7 +164,7 @@ typedef struct KvSharedState
 	KvDbStats	dbs[KV_MAX_DATABASES];
 	pg_atomic_uint64 evicted_total;
 	pg_atomic_uint64 expired_total;
-	pg_atomic_uint32 clock;		/* ms since start (wraps), advanced by the worker */
+	pg_atomic_uint64 clock;		/* ms since start, advanced by the worker */
 	KvPartition partitions[KV_NUM_PARTITIONS];
 } KvSharedState;
 
@@ -196,6 +207,9 @@ extern Size KvArenaChunkSize(void *ptr);
 extern Size KvArenaUsed(void);
 extern Size KvArenaTotal(void);
 extern Size KvArenaFreeBytes(void);
+extern Size KvArenaLargestChunk(void);
+
+#define KV_ARENA_MAX_SMALL		8192	/* larger chunks take runs of pages */
 
 /* ----------------------------------------------------------------
  * Partitioned hash table (kv_dict.c)
@@ -209,11 +223,15 @@ KvNowMs(void)
 	return GetCurrentTimestamp() / 1000;
 }
 
-/* Coarse clock for LRU/LFU: ms since the cache started, wrapping; ticks with the worker */
-static inline uint32
+/*
+ * Coarse clock for LRU/LFU: ms since the cache started, advanced by the
+ * worker every cycle.  LRU keeps its low 32 bits (idle times are computed
+ * modulo 2^32 ms, about 49 days); LFU uses whole minutes.
+ */
+static inline uint64
 KvClock(void)
 {
-	return pg_atomic_read_u32(&KvShared->clock);
+	return pg_atomic_read_u64(&KvShared->clock);
 }
 
 extern void KvClockAdvance(void);
@@ -267,6 +285,13 @@ extern void KvEntryDelete(KvKey *key, KvEntry *entry);
 /* Set or clear (expire_at = 0) an entry's expiry, keeping counters right */
 extern void KvEntrySetExpire(KvEntry *entry, int64 expire_at);
 
+/* Partition of an entry: the top bits of its stored hash */
+#define KV_HASH_PARTITION(hash)	((int) ((hash) >> (32 - KV_PARTITION_BITS)))
+
+/* Raise 54000 unless an arena chunk of size bytes could ever fit */
+extern void KvCheckChunkFits(Size size);
+extern void KvPartitionShrink(int partition);
+
 /* Free the container contents of an entry (dispatch on type) */
 typedef void (*KvFreeContentsFn) (KvEntry *entry);
 extern void KvRegisterType(int type, KvFreeContentsFn free_fn);
@@ -284,7 +309,7 @@ typedef bool (*KvVisitFn) (KvEntry *entry, void *arg);	/* return false to delete
 extern uint64 KvPartitionScan(int partition, uint64 cursor, int max_buckets,
 							  int dbslot, bool exclusive, int64 now,
 							  KvVisitFn fn, void *arg, bool *done);
-extern uint64 KvPartitionPurge(int partition, int dbslot);
+extern uint64 KvPartitionPurge(int partition, int dbslot, bool interruptible);
 extern uint64 KvExpireCycleStep(int partition, int max_buckets, int64 now);
 
 

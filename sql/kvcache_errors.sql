@@ -81,6 +81,14 @@ SELECT pg_temp.try($$SELECT kv.incrbyfloat('fl', 1)$$);
 SELECT kv.set('fl', '1e5000');
 SELECT pg_temp.try($$SELECT kv.incrbyfloat('fl', 1)$$);
 SELECT kv.get('fl') AS fl_unchanged;
+-- the result must fit in float8, which kv.incrbyfloat returns
+SELECT kv.set('fl', '1e308');
+SELECT pg_temp.try($$SELECT kv.incrbyfloat('fl', 1e308)$$);
+SELECT kv.get('fl') AS fl_unchanged;
+-- a value with a NUL byte inside is not a number
+SELECT kv.set('fl', '\x31006a756e6b'::bytea);
+SELECT pg_temp.try($$SELECT kv.incrbyfloat('fl', 1)$$);
+SELECT pg_temp.try($$SELECT kv.incr('fl')$$);
 SELECT kv.exists('newfl');
 SELECT pg_temp.try($$SELECT kv.incrbyfloat('newfl', 'NaN')$$);
 SELECT kv.exists('newfl') AS newfl_not_created;
@@ -106,6 +114,11 @@ SELECT pg_temp.try($$SELECT kv.set('vbig', repeat('x', 65 * 1024 * 1024))$$);
 SELECT kv.exists('vbig') AS vbig_not_created;
 SELECT pg_temp.try($$SELECT kv.append('v8', repeat('y', 60 * 1024 * 1024))$$);
 SELECT kv.strlen('v8') AS v8_unchanged;
+
+-- a pattern that recurses too deeply is an error, not a crash
+SELECT kv.set(repeat('a', 65536), 'deep');
+SELECT pg_temp.try($$SELECT count(*) FROM kv.keys(repeat('*a', 65536) || '*b')$$) ~ '^(ok|54001: stack depth limit exceeded)$' AS deep_pattern_safe;
+SELECT kv.del(repeat('a', 65536));
 
 -- SCAN arguments
 SELECT pg_temp.try($$SELECT * FROM kv.scan(-1)$$);

@@ -63,6 +63,9 @@ SELECT count(*) FILTER (WHERE key IS NOT NULL) AS scanned FROM kv.scan(0, '*', 1
 SELECT keys FROM kv.stats;
 SELECT kv.set('shared-name', 'from other db'), kv.set('only-here', '1');
 SELECT kv.dbsize(), kv.get('shared-name');
+-- a DROP DATABASE that fails purges nothing
+DROP DATABASE kvcache_other;
+SELECT kv.dbsize(), kv.get('shared-name');
 \c regression
 SELECT kv.get('shared-name'), kv.dbsize(), kv.exists('only-here');
 -- dropping a database purges its keys: flushall then finds only this database's key

@@ -24,11 +24,15 @@ SELECT used_memory - :base_memory BETWEEN 100000 AND 120000 AS grew_by_value,
 SELECT kv.del('big');
 SELECT used_memory = :base_memory AS returned FROM kv.stats;
 
--- memory per key: header, key and value bytes with size-class rounding
+-- memory per key: header, key and value bytes with size-class rounding;
+-- flushing gives all of it back, hash-table arrays included
 SELECT kv.mset(array_agg(format('key:%s', lpad(g::text, 6, '0'))), array_agg(repeat('v', 32)))
   FROM generate_series(1, 10000) g;
 SELECT ((used_memory - :base_memory) / 10000.0 - 10 - 32) < 64 AS overhead_below_64
   FROM kv.stats;
+SELECT kv.del(VARIADIC array_agg(format('key:%s', lpad(g::text, 6, '0')))) FROM generate_series(1, 10000) g;
+SELECT pg_sleep(0.5);
+SELECT used_memory = :base_memory AS all_memory_back FROM kv.stats;
 
 -- expired and stats_reset
 SELECT kv.set('e', '1', ttl => '10 ms');

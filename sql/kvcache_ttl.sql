@@ -22,6 +22,11 @@ SELECT kv.ttl('t');
 SELECT kv.set('t', 'v', ttl => '1 mon');
 SELECT kv.ttl('t') AS one_month_is_30_days;
 
+-- a TTL below a millisecond is still a positive TTL
+SELECT kv.set('tiny', 'v', ttl => '500 microseconds');
+SELECT kv.expire('p', '0.5 ms') AS expire_sub_ms, kv.pttl('p') <= 1 AS pttl_at_most_1;
+SELECT kv.set('p', 'v');
+
 -- a plain SET clears the TTL; keepttl keeps it
 SELECT kv.set('t', 'v2', ttl => '100 s');
 SELECT kv.set('t', 'v3', keepttl => true);
