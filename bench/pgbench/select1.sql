@@ -1,0 +1,2 @@
+-- protocol ceiling: the cheapest statement the server can answer
+SELECT 1;
