@@ -208,8 +208,8 @@ KvLookup(KvKey *key, bool exclusive, bool count_stats)
 	if (e)
 		kv_touch(e);
 	if (count_stats && key->dbslot >= 0)
-		pg_atomic_fetch_add_u64(e ? &KvShared->dbs[key->dbslot].hits :
-								&KvShared->dbs[key->dbslot].misses, 1);
+		pg_atomic_fetch_add_u64(e ? &part->hits[key->dbslot] :
+								&part->misses[key->dbslot], 1);
 	return e;
 }
 

@@ -84,14 +84,12 @@ static void kv_xact_callback(XactEvent event, void *arg);
 static void kv_purge_slot(int slot, bool interruptible);
 static Size kv_control_size(void);
 
-/* Zero the counters of a database slot */
+/* Zero the counters of a database slot (hits and misses: KvDbStatsReset) */
 static void
 kv_db_stats_init(KvDbStats *db)
 {
 	pg_atomic_init_u64(&db->keys, 0);
 	pg_atomic_init_u64(&db->expires, 0);
-	pg_atomic_init_u64(&db->hits, 0);
-	pg_atomic_init_u64(&db->misses, 0);
 	pg_atomic_init_u64(&db->expired, 0);
 	pg_atomic_init_u64(&db->evicted, 0);
 	db->stats_reset = GetCurrentTimestamp();
@@ -201,6 +199,7 @@ kv_shmem_startup(void)
 	{
 		LWLockPadded *locks = GetNamedLWLockTranche("kvcache");
 		int			i;
+		int			j;
 
 		memset(KvShared, 0, sizeof(KvSharedState));
 		if (!pg_strong_random(&KvShared->seed, sizeof(KvShared->seed)))
@@ -222,6 +221,11 @@ kv_shmem_startup(void)
 			part->lock = &locks[i + 2].lock;
 			part->buckets = part->initial_buckets;
 			part->nbuckets = KV_INITIAL_BUCKETS;
+			for (j = 0; j < KV_MAX_DATABASES; j++)
+			{
+				pg_atomic_init_u64(&part->hits[j], 0);
+				pg_atomic_init_u64(&part->misses[j], 0);
+			}
 		}
 	}
 
@@ -279,6 +283,7 @@ kv_check_recycled(int slot)
 	{
 		kv_purge_slot(slot, false);
 		kv_db_stats_init(&KvShared->dbs[slot]);
+		KvDbStatsReset(slot);
 		KvShared->dbs[slot].dbxmin = xmin;
 	}
 	LWLockRelease(KvShared->dblock);
@@ -333,6 +338,7 @@ KvDbSlotLookup(Oid dbid, bool create)
 	}
 	/* no other backend reads a slot's counters before dbid is set */
 	kv_db_stats_init(&KvShared->dbs[free_slot]);
+	KvDbStatsReset(free_slot);
 	KvShared->dbs[free_slot].dbxmin = kv_database_xmin(dbid);
 	pg_write_barrier();
 	KvShared->dbs[free_slot].dbid = dbid;
@@ -340,6 +346,23 @@ KvDbSlotLookup(Oid dbid, bool create)
 	if (dbid == MyDatabaseId)
 		kv_my_dbslot = free_slot;
 	return free_slot;
+}
+
+/* Zero a database slot's hit, miss, expiry and eviction counters */
+void
+KvDbStatsReset(int slot)
+{
+	KvDbStats  *db = &KvShared->dbs[slot];
+	int			p;
+
+	for (p = 0; p < KV_NUM_PARTITIONS; p++)
+	{
+		pg_atomic_write_u64(&KvShared->partitions[p].hits[slot], 0);
+		pg_atomic_write_u64(&KvShared->partitions[p].misses[slot], 0);
+	}
+	pg_atomic_write_u64(&db->expired, 0);
+	pg_atomic_write_u64(&db->evicted, 0);
+	db->stats_reset = GetCurrentTimestamp();
 }
 
 /* Release a database slot; its keys must have been purged */

@@ -50,11 +50,15 @@ kv_stats_read(KvStatsSnapshot *s)
 	if (slot >= 0)
 	{
 		KvDbStats  *db = &KvShared->dbs[slot];
+		int			p;
 
 		s->keys = (int64) pg_atomic_read_u64(&db->keys);
 		s->expires = (int64) pg_atomic_read_u64(&db->expires);
-		s->hits = (int64) pg_atomic_read_u64(&db->hits);
-		s->misses = (int64) pg_atomic_read_u64(&db->misses);
+		for (p = 0; p < KV_NUM_PARTITIONS; p++)
+		{
+			s->hits += (int64) pg_atomic_read_u64(&KvShared->partitions[p].hits[slot]);
+			s->misses += (int64) pg_atomic_read_u64(&KvShared->partitions[p].misses[slot]);
+		}
 		s->expired = (int64) pg_atomic_read_u64(&db->expired);
 		s->evicted = (int64) pg_atomic_read_u64(&db->evicted);
 		s->stats_reset = db->stats_reset;
@@ -162,10 +166,6 @@ kv_stats_reset(PG_FUNCTION_ARGS)
 
 	KvCheckLoaded();
 	slot = KvDbSlotLookup(MyDatabaseId, true);
-	pg_atomic_write_u64(&KvShared->dbs[slot].hits, 0);
-	pg_atomic_write_u64(&KvShared->dbs[slot].misses, 0);
-	pg_atomic_write_u64(&KvShared->dbs[slot].expired, 0);
-	pg_atomic_write_u64(&KvShared->dbs[slot].evicted, 0);
-	KvShared->dbs[slot].stats_reset = GetCurrentTimestamp();
+	KvDbStatsReset(slot);
 	PG_RETURN_VOID();
 }

@@ -138,6 +138,15 @@ typedef struct KvPartition
 	uint64		nexpires;		/* entries with a TTL */
 	uint64		expire_cursor;	/* active expiry scan position */
 	KvEntry    *initial_buckets[KV_INITIAL_BUCKETS];
+
+	/*
+	 * Lookup counters per database slot.  They live here rather than in
+	 * KvDbStats so that reads of different keys write different cache
+	 * lines: a single per-database counter would be written by every read
+	 * in every backend.
+	 */
+	pg_atomic_uint64 hits[KV_MAX_DATABASES];
+	pg_atomic_uint64 misses[KV_MAX_DATABASES];
 	char		pad[PG_CACHE_LINE_SIZE];
 } KvPartition;
 
@@ -148,8 +157,6 @@ typedef struct KvDbStats
 	TransactionId dbxmin;		/* xmin of the database's pg_database row */
 	pg_atomic_uint64 keys;
 	pg_atomic_uint64 expires;	/* keys with a TTL */
-	pg_atomic_uint64 hits;
-	pg_atomic_uint64 misses;
 	pg_atomic_uint64 expired;
 	pg_atomic_uint64 evicted;
 	TimestampTz stats_reset;
@@ -192,6 +199,7 @@ extern void _PG_init(void);
 extern void KvCheckLoaded(void);
 extern int	KvDbSlotLookup(Oid dbid, bool create);
 extern void KvDbSlotRelease(int slot);
+extern void KvDbStatsReset(int slot);
 extern const char *KvEvictionPolicyName(int policy);
 extern const char *KvTypeName(int type);
 
