@@ -19,9 +19,11 @@
  *							rd_tableam swapped to heap's.
  *
  * Everything else (scans, DML, row locks, ON CONFLICT, TOAST, VACUUM, VACUUM
- * FULL and CLUSTER through heap's copy_for_cluster, ANALYZE, TRUNCATE,
- * parallel and bitmap scans, predicate locks) is heap's code running on the
- * widecol relation, so it behaves exactly as on heap.  The cold tier of
+ * FULL and CLUSTER, ANALYZE, TRUNCATE, parallel and bitmap scans, predicate
+ * locks) is heap's code running on the widecol relation, so it behaves
+ * exactly as on heap.  VACUUM FULL and CLUSTER need no swap: heap's
+ * copy_for_cluster reads through table_scan_getnextslot or an index scan,
+ * neither of which checks the routine, and writes with the rewrite module.  The cold tier of
  * later phases turns this file into the dispatcher between delta and cold
  * TIDs.
  *
