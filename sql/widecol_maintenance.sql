@@ -160,6 +160,13 @@ SELECT spcname FROM pg_tablespace WHERE oid = (SELECT reltablespace FROM pg_clas
 ALTER TABLE wc SET TABLESPACE pg_default;
 DROP TABLESPACE wc_space;
 
+-- SET UNLOGGED / SET LOGGED rewrite the table, keeping options and rows
+ALTER TABLE wc SET UNLOGGED;
+SELECT relpersistence, reloptions FROM pg_class WHERE oid = 'wc'::regclass;
+ALTER TABLE wc SET LOGGED;
+SELECT relpersistence, reloptions FROM pg_class WHERE oid = 'wc'::regclass;
+:same;
+
 -- parallel sequential scans
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
