@@ -214,6 +214,10 @@ ALTER TABLE plain SET ACCESS METHOD widecol;
 \echo :LAST_ERROR_SQLSTATE
 ALTER TABLE simple SET ACCESS METHOD heap;
 \echo :LAST_ERROR_SQLSTATE
+CREATE MATERIALIZED VIEW mv AS SELECT 1 AS a;
+ALTER MATERIALIZED VIEW mv SET ACCESS METHOD widecol;
+\echo :LAST_ERROR_SQLSTATE
+DROP MATERIALIZED VIEW mv;
 
 -- DROP TABLE needs nothing special; the extension cannot go while tables use it
 DROP TABLE dflt, ctas, ctas2, wcs.inner1, tmp, unl, pk1, pkexplicit;

@@ -35,7 +35,10 @@
  *
  * SET ACCESS METHOD to or from widecol is refused (0A000): a rewrite into
  * widecol would have no keys, and out of widecol would keep key options
- * that heap does not accept.
+ * that heap does not accept.  Materialized views cannot use widecol at all
+ * (see wc_objaccess.c); the rewrite of ALTER MATERIALIZED VIEW ... SET
+ * ACCESS METHOD creates an internal table that the object access hook does
+ * not see, so it is refused here.
  *
  * widecol/wc_utility.c
  *
@@ -264,7 +267,8 @@ wc_prepare_alter(AlterTableStmt *stmt, WcStmtState *st, WcFrame *frame)
 	Oid			relid;
 	bool		is_widecol;
 
-	if (stmt->objtype != OBJECT_TABLE)
+	/* ALTER MATERIALIZED VIEW ... SET ACCESS METHOD rewrites too */
+	if (stmt->objtype != OBJECT_TABLE && stmt->objtype != OBJECT_MATVIEW)
 		return;
 	foreach(lc, stmt->cmds)
 	{
@@ -290,11 +294,18 @@ wc_prepare_alter(AlterTableStmt *stmt, WcStmtState *st, WcFrame *frame)
 
 	if (setam != NULL &&
 		(is_widecol || (setam->name != NULL && strcmp(setam->name, WC_AM_NAME) == 0)))
+	{
+		if (get_rel_relkind(relid) == RELKIND_MATVIEW)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("materialized view \"%s\" cannot use access method widecol",
+							get_rel_name(relid))));
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot change the access method of table \"%s\" to or from widecol",
 						get_rel_name(relid)),
 				 errhint("Create a new table with CREATE TABLE ... USING and copy the rows with INSERT ... SELECT.")));
+	}
 	if (!relopts)
 		return;
 	if (!is_widecol)
