@@ -42,7 +42,14 @@ SELECT relid, partition_key, sort_key FROM widecol.tables
 SET default_table_access_method = widecol;
 CREATE TABLE dflt (a int, b int) WITH (partition_key = a, sort_key = b);
 CREATE TABLE ctas WITH (partition_key = g) AS SELECT g, g * 2 AS h FROM generate_series(1, 3) g;
+-- SELECT INTO has no WITH clause, and a result has no primary key
+SELECT 1 AS a INTO si;
+\echo :LAST_ERROR_SQLSTATE
 RESET default_table_access_method;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+  CREATE TABLE ectas USING widecol WITH (partition_key = 'g') AS SELECT g FROM generate_series(1, 3) g;
+SELECT relid, partition_key, (SELECT count(*) FROM ectas) AS rows FROM widecol.tables WHERE relid = 'ectas'::regclass;
+DROP TABLE ectas;
 CREATE TABLE ctas2 USING widecol WITH (partition_key = 'h', sort_key = 'g') AS TABLE ctas;
 CREATE SCHEMA wcs
   CREATE TABLE inner1 (a int, b int) USING widecol WITH (partition_key = 'b')
