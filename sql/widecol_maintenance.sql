@@ -2,13 +2,14 @@
 -- index builds (plain, concurrent, parallel, REINDEX), SET TABLESPACE,
 -- parallel scans, and partitioned tables with widecol partitions.  Each
 -- runs on a widecol table (wc) and a heap twin (hp); :same compares them.
+-- Autovacuum is off for both: the test compares sizes and statistics.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS widecol;
 RESET client_min_messages;
 
 CREATE TABLE wc (id int PRIMARY KEY, grp int NOT NULL, val text)
-  USING widecol WITH (partition_key = 'grp', sort_key = 'id');
-CREATE TABLE hp (id int PRIMARY KEY, grp int NOT NULL, val text);
+  USING widecol WITH (partition_key = 'grp', sort_key = 'id', autovacuum_enabled = false);
+CREATE TABLE hp (id int PRIMARY KEY, grp int NOT NULL, val text) WITH (autovacuum_enabled = false);
 CREATE INDEX wc_grp ON wc (grp);
 CREATE INDEX hp_grp ON hp (grp);
 INSERT INTO wc SELECT g, g % 100, repeat('x', g % 50) || g FROM generate_series(1, 20000) g;
@@ -104,6 +105,7 @@ SELECT indexrelid::regclass::text AS index, indisclustered FROM pg_index WHERE i
 :sizes;
 
 -- ANALYZE: estimates from a sample of a table larger than the sample
+-- (tolerances are many standard deviations of the sampling error wide)
 CREATE FUNCTION plan_rows(query text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     plan json;
@@ -111,19 +113,19 @@ BEGIN
     EXECUTE 'EXPLAIN (FORMAT JSON) ' || query INTO plan;
     RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
 END $$;
-CREATE TABLE wa (id int, grp int, flag bool, val text) USING widecol WITH (partition_key = 'grp', sort_key = 'id');
-INSERT INTO wa SELECT g, g % 500, g % 10 = 0, md5(g::text) FROM generate_series(1, 200000) g;
+CREATE TABLE wa (id int, grp int, cat int, flag bool, val text) USING widecol WITH (partition_key = 'grp', sort_key = 'id');
+INSERT INTO wa SELECT g, g % 500, g % 10, g % 10 = 0, md5(g::text) FROM generate_series(1, 200000) g;
 ANALYZE wa;
 SELECT abs(reltuples - 200000) < 20000 AS reltuples_ok, relpages = pg_relation_size('wa') / 8192 AS relpages_ok
   FROM pg_class WHERE oid = 'wa'::regclass;
 SELECT attname, n_distinct, abs(null_frac) < 0.01 AS no_nulls FROM pg_stats
  WHERE tablename = 'wa' AND attname IN ('grp', 'flag') ORDER BY attname;
-SELECT abs(plan_rows('SELECT * FROM wa WHERE grp = 42') - 400) < 40 AS eq_estimate_ok,
+SELECT abs(plan_rows('SELECT * FROM wa WHERE cat = 3') - 20000) < 2000 AS eq_estimate_ok,
        abs(plan_rows('SELECT * FROM wa WHERE flag') - 20000) < 2000 AS bool_estimate_ok,
        abs(plan_rows('SELECT * FROM wa WHERE id < 50000') - 50000) < 5000 AS range_estimate_ok,
        abs(plan_rows('SELECT * FROM wa') - 200000) < 20000 AS total_estimate_ok;
 -- the planner's size estimate follows the table as it grows
-INSERT INTO wa SELECT g, g % 500, false, md5(g::text) FROM generate_series(200001, 300000) g;
+INSERT INTO wa SELECT g, g % 500, g % 10, false, md5(g::text) FROM generate_series(200001, 300000) g;
 SELECT abs(plan_rows('SELECT * FROM wa') - 300000) < 30000 AS grown_estimate_ok;
 DROP TABLE wa;
 
