@@ -15,7 +15,7 @@
 #   make clean      remove build products and test output
 #   make distclean  clean, stop the demo server and delete .pgdata
 
-EXTENSIONS = kvcache
+EXTENSIONS = kvcache widecol
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 PGPORT ?= 5499

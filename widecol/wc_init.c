@@ -1,0 +1,102 @@
+/*-------------------------------------------------------------------------
+ *
+ * wc_init.c
+ *	  Module start-up and the shared_preload_libraries requirement.
+ *
+ * widecol's options and their protection live in a ProcessUtility hook and
+ * an object access hook, which must be in place in every backend before
+ * the first statement runs; so widecol works only when it is listed in
+ * shared_preload_libraries.  Loaded any other way (by CREATE EXTENSION, by
+ * opening a widecol table, by its event trigger, by LOAD), _PG_init
+ * installs nothing and every entry point refuses with SQLSTATE 55000 and a
+ * hint to preload:
+ *
+ *	  - CREATE EXTENSION runs widecol._check_preload() first;
+ *	  - the table access method handler (wc_tableam.c) raises, so any use
+ *		of an existing widecol table fails instead of bypassing the rules;
+ *	  - widecol._ddl_guard(), an event trigger on ddl_command_start owned by
+ *		the extension, catches CREATE TABLE / CREATE TABLE AS / ALTER TABLE
+ *		statements that carry widecol options or name the access method.
+ *		Core would otherwise reject the options first with a confusing
+ *		"unrecognized parameter", before any widecol code runs.
+ *
+ * There is no shared memory and no lock of our own.
+ *
+ * widecol/wc_init.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/event_trigger.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "widecol.h"
+
+PG_MODULE_MAGIC;
+
+/* True when loaded through shared_preload_libraries (hooks installed) */
+bool		wc_preloaded = false;
+
+void		_PG_init(void);
+
+/* Module load: install the hooks, but only when preloading */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	wc_preloaded = true;
+	MarkGUCPrefixReserved("widecol");
+	WcUtilityInit();
+	WcObjectAccessInit();
+}
+
+/* Raise 55000 unless widecol was preloaded */
+void
+WcCheckPreloaded(void)
+{
+	if (!wc_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("widecol must be loaded via \"shared_preload_libraries\""),
+				 errhint("Add widecol to the \"shared_preload_libraries\" setting and restart the server.")));
+}
+
+PG_FUNCTION_INFO_V1(widecol_check_preload);
+
+/* widecol._check_preload(): run by CREATE EXTENSION */
+Datum
+widecol_check_preload(PG_FUNCTION_ARGS)
+{
+	WcCheckPreloaded();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(widecol_ddl_guard);
+
+/*
+ * widecol._ddl_guard(): ddl_command_start event trigger.  Without preload,
+ * refuse statements that would create or change a widecol table through
+ * options core does not know; with preload the hooks handle them and this
+ * does nothing.
+ */
+Datum
+widecol_ddl_guard(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by event trigger manager",
+						"widecol._ddl_guard")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+
+	if (!wc_preloaded && WcStatementUsesWidecol(trigdata->parsetree))
+		WcCheckPreloaded();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,141 @@
+/*-------------------------------------------------------------------------
+ *
+ * widecol.h
+ *	  Internal API of widecol, a wide-column table access method.
+ *
+ * A widecol table groups its rows by a partition key and orders them by a
+ * sort key.  Phase 1 (this code) stores every row in the table's own main
+ * fork in heap format, written and read by heapam (design decision D1), so
+ * that every SQL feature behaves exactly as on heap; the keys are declared,
+ * validated, stored in pg_class.reloptions and protected against DDL that
+ * would invalidate them.  The compressed cold tier comes later.
+ *
+ * Module map (one file per concern):
+ *	  wc_init.c		_PG_init, the shared_preload_libraries requirement, the
+ *					ddl_command_start guard used when it is not met
+ *	  wc_tableam.c	the TableAmRoutine and its handler
+ *	  wc_delta.c	heap delegation: heap callbacks that need rd_tableam to
+ *					be heap's during the call
+ *	  wc_options.c	partition_key / sort_key: parsing, canonical text,
+ *					reloptions, resolution against the table's columns
+ *	  wc_utility.c	ProcessUtility hook: statement frames, CREATE TABLE
+ *					(AS) options, ALTER TABLE SET/RESET, SET ACCESS METHOD
+ *	  wc_objaccess.c object_access_hook: new widecol tables, key column
+ *					drops, type changes and renames
+ *
+ * Locking: widecol takes no locks of its own beyond the relation locks that
+ * the DDL it intercepts would take anyway; ALTER TABLE that changes a key
+ * takes AccessExclusiveLock before looking at the table's contents.
+ *
+ * widecol/widecol.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WIDECOL_H
+#define WIDECOL_H
+
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+#include "utils/memutils.h"
+#include "utils/relcache.h"
+
+#include "wc_compat.h"
+
+/* ----------------------------------------------------------------
+ * Names
+ * ----------------------------------------------------------------
+ */
+#define WC_AM_NAME				"widecol"
+#define WC_OPT_PARTITION_KEY	"partition_key"
+#define WC_OPT_SORT_KEY			"sort_key"
+
+/* ----------------------------------------------------------------
+ * Keys of a widecol table
+ *
+ * A key list is a List of palloc'd column names (char *), in key order.
+ * has_partition_key / has_sort_key say whether the option is present: in
+ * a statement that means "given" (with a NIL list for RESET), in stored
+ * reloptions it means "stored".
+ * ----------------------------------------------------------------
+ */
+typedef struct WcKeys
+{
+	bool		has_partition_key;
+	bool		has_sort_key;
+	List	   *partition_key;
+	List	   *sort_key;
+} WcKeys;
+
+/* ----------------------------------------------------------------
+ * Statement frames
+ *
+ * wc_utility.c opens one frame per utility statement (nested statements,
+ * such as CREATE SCHEMA elements or SQL run by functions, open their own).
+ * wc_objaccess.c records in the innermost frame what happened to widecol
+ * tables while the statement ran; wc_utility.c acts on it when the
+ * statement has finished, still inside its transaction.  Lists live in
+ * the frame's memory context.
+ * ----------------------------------------------------------------
+ */
+typedef struct WcColumnEvent
+{
+	Oid			relid;
+	char	   *oldname;		/* key column name before the event */
+	char	   *newname;		/* after a rename; NULL for a drop */
+} WcColumnEvent;
+
+typedef struct WcFrame
+{
+	struct WcFrame *parent;
+	MemoryContext cxt;
+	List	   *created;		/* OIDs of widecol tables created */
+	List	   *dropped;		/* WcColumnEvent: key columns dropped */
+	List	   *renamed;		/* WcColumnEvent: key columns renamed */
+
+	/*
+	 * ALTER TABLE SET/RESET hides the keys of hidden_relid from
+	 * pg_class.reloptions while core runs (core re-validates the merged
+	 * options); hidden_keys are the keys in force meanwhile.
+	 */
+	Oid			hidden_relid;
+	WcKeys		hidden_keys;
+} WcFrame;
+
+/* wc_init.c */
+extern bool wc_preloaded;
+extern void WcCheckPreloaded(void);
+
+/* wc_tableam.c */
+extern const TableAmRoutine *WcGetRoutine(void);
+
+/* wc_delta.c */
+extern void WcDeltaInitRoutine(TableAmRoutine *routine);
+
+/* wc_options.c */
+extern bool WcIsKeyOption(const char *name);
+extern bool WcExtractKeyOptions(List *options, List **rest, WcKeys *keys,
+								bool reset);
+extern void WcKeysFromReloptions(Datum reloptions, bool isnull, WcKeys *keys);
+extern void WcKeysMerge(WcKeys *keys, const WcKeys *change);
+extern void WcResolveKeys(Relation rel, WcKeys *keys);
+extern bool WcKeysEqual(const WcKeys *a, const WcKeys *b);
+extern bool WcKeysContain(const WcKeys *keys, const char *colname);
+extern void WcKeysRename(WcKeys *keys, const char *oldname,
+						 const char *newname);
+extern char *WcKeyListToString(List *names);
+extern bool WcReadStoredKeys(Oid relid, WcKeys *keys);
+extern void WcStoreKeys(Oid relid, const WcKeys *keys);
+extern bool WcAmIsWidecol(Oid amoid);
+extern bool WcRelidIsWidecol(Oid relid);
+
+/* wc_utility.c */
+extern WcFrame *wc_current_frame;
+extern void WcUtilityInit(void);
+extern bool WcStatementUsesWidecol(Node *parsetree);
+extern bool WcCurrentKeys(Oid relid, WcKeys *keys);
+
+/* wc_objaccess.c */
+extern void WcObjectAccessInit(void);
+
+#endif							/* WIDECOL_H */
