@@ -22,7 +22,7 @@ PGPORT ?= 5499
 
 # CI and STRICT=1 builds turn warnings into errors and enable Assert()
 ifneq ($(filter true 1,$(CI) $(STRICT)),)
-EXT_FLAGS = KV_WERROR=1 KV_ASSERTS=1
+EXT_FLAGS = KV_WERROR=1 KV_ASSERTS=1 WC_WERROR=1 WC_ASSERTS=1
 endif
 
 # The scripts read these from the environment
