@@ -43,6 +43,7 @@
 #include "utils/syscache.h"
 
 #include "kvcache.h"
+#include "kv_front.h"
 #include "kv_hash.h"
 #include "kv_list.h"
 #include "kv_zset.h"
@@ -54,6 +55,7 @@ int			kv_max_memory_mb = 64;
 int			kv_eviction_policy = KV_EVICT_ALLKEYS_LRU;
 int			kv_expire_interval_ms = 100;
 int			kv_maxmemory_samples = 5;
+int			kv_load_wait_timeout_ms = 5000;
 
 KvSharedState *KvShared = NULL;
 
@@ -139,6 +141,15 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("kvcache.load_wait_timeout",
+							"How long kv.get_or_load waits for another session loading the same key.",
+							"After this time it runs the loader itself; 0 never waits.",
+							&kv_load_wait_timeout_ms,
+							5000, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("kvcache");
 
 	prev_shmem_request_hook = shmem_request_hook;
@@ -153,6 +164,7 @@ _PG_init(void)
 	KvRegisterType(KV_TYPE_HASH, KvHashFreeContents);
 	KvRegisterType(KV_TYPE_LIST, KvListFreeContents);
 	KvRegisterType(KV_TYPE_ZSET, KvZsetFreeContents);
+	KvInvalRegisterCallbacks();
 
 	KvBgWorkerRegister();
 }
@@ -174,6 +186,8 @@ kv_shmem_request(void)
 	RequestAddinShmemSpace(add_size(kv_control_size(), KvArenaShmemSize()));
 	/* subsystems with shared state of their own request it here */
 	KvBlockShmemRequest();
+	KvLoaderShmemRequest();
+	KvInvalShmemRequest();
 
 	RequestNamedLWLockTranche("kvcache", KV_NUM_PARTITIONS + 2);
 }
@@ -232,6 +246,8 @@ kv_shmem_startup(void)
 	KvArenaInit(base + kv_control_size(), KvArenaShmemSize(), found);
 	/* subsystems with shared state of their own initialise it here */
 	KvBlockShmemInit();
+	KvLoaderShmemInit();
+	KvInvalShmemInit();
 
 	LWLockRelease(AddinShmemInitLock);
 }
