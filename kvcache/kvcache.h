@@ -15,6 +15,9 @@
  *	  kv_hash.c		hashes
  *	  kv_list.c, kv_quicklist.c, kv_blocking.c: lists and blocking pops
  *	  kv_zset.c, kv_skiplist.c: sorted sets
+ *	  kv_loader.c	kv.get_or_load: read-through with single-flight loading
+ *	  kv_invalidate.c	invalidation triggers applied at commit, and the
+ *					record of recent invalidations that stops stale refills
  *
  * Locking protocol (summary; details in kv_dict.c):
  *	  - The keyspace is split into KV_NUM_PARTITIONS partitions, chosen by key
