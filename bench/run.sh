@@ -207,6 +207,8 @@ meta cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 meta nproc "$(nproc)"
 meta pg "$(sql "SELECT version()")"
 meta kv_max_memory "$(sql "SELECT current_setting('kvcache.max_memory')")"
+# huge pages in use by the server (2 MB pages taken from the reserved pool)
+meta huge_pages "$(sql "SELECT current_setting('huge_pages')"), $(awk '/HugePages_Total/ { t = $2 } /HugePages_Free/ { f = $2 } /HugePages_Rsvd/ { r = $2 } END { print t - f + r }' /proc/meminfo) of $(awk '/HugePages_Total/ { print $2 }' /proc/meminfo) reserved 2 MB pages in use"
 meta duration "$DURATION"
 meta runs "$RUNS"
 meta load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
