@@ -166,7 +166,7 @@ END {
 		print "| " num(keys) " | " num(used) " | " fix(per, 1) " | " fix(payload, 1) " | " fix(over, 1) " | <= 64 | " check(over, "<=", 64) " |"
 		print ""
 		print "used_memory of the empty cache right after kv.flushall: " num(med("mem.used_empty")) \
-			" bytes (hash bucket arrays never shrink, so this depends on what the cache held before)."
+			" bytes (a flush also gives back the hash bucket arrays)."
 	}
 
 	# ---------------------------------------------------------- issue 3
