@@ -252,27 +252,6 @@ KvListLen(KvKey *key)
 }
 
 /*
- * Resolve a Redis index range against a list of len elements: negative
- * indexes count from the end, out-of-range ends are clamped.  Returns
- * false if the range is empty.
- */
-static bool
-kv_list_range(int64 len, int64 *start, int64 *stop)
-{
-	if (*start < 0)
-		*start += len;
-	if (*stop < 0)
-		*stop += len;
-	if (*start < 0)
-		*start = 0;
-	if (*start > *stop || *start >= len)
-		return false;
-	if (*stop >= len)
-		*stop = len - 1;
-	return true;
-}
-
-/*
  * LRANGE key start stop: the elements in list order into *out; returns
  * their number.  O(start / node size + elements returned).
  */
@@ -293,7 +272,7 @@ KvListRange(KvKey *key, int64 start, int64 stop, text ***out)
 	if (e)
 	{
 		h = KV_LIST_HEADER(e);
-		if (kv_list_range(h->length, &start, &stop))
+		if (KvClampRange(h->length, &start, &stop))
 		{
 			n = stop - start + 1;
 			*out = kv_list_result_array(n);
@@ -397,7 +376,7 @@ KvListTrim(KvKey *key, int64 start, int64 stop)
 	if (e)
 	{
 		h = KV_LIST_HEADER(e);
-		if (!kv_list_range(h->length, &start, &stop))
+		if (!KvClampRange(h->length, &start, &stop))
 			KvEntryDelete(key, e);
 		else
 		{

@@ -172,6 +172,27 @@ KvFormatLongDouble(long double v, char *buf, Size bufsize)
 	return len;
 }
 /*
+ * Resolve a Redis index range against len elements (LRANGE, ZRANGE, ...):
+ * negative indexes count from the end, start is clamped to 0 and stop to
+ * len - 1.  Returns false if nothing is left (start past stop or the end).
+ */
+bool
+KvClampRange(int64 len, int64 *start, int64 *stop)
+{
+	if (*start < 0)
+		*start += len;
+	if (*stop < 0)
+		*stop += len;
+	if (*start < 0)
+		*start = 0;
+	if (*start > *stop || *start >= len)
+		return false;
+	if (*stop >= len)
+		*stop = len - 1;
+	return true;
+}
+
+/*
  * Redis glob matching (stringmatchlen): '*' any run, '?' one byte,
  * '[...]' a set with ranges and '^' negation, '\' escapes.  Byte-wise.
  * Recursion depth grows with the number of '*' in the pattern (consecutive

@@ -751,27 +751,6 @@ kv_zset_copy_rows(KvSkipNode *node, int64 count, bool backward)
 }
 
 /*
- * Resolve a Redis rank range against len members: negative indexes count
- * from the end, start is clamped to 0 and stop to len - 1.  Returns false
- * if nothing is left (start past stop, or past the end).
- */
-static bool
-kv_zset_clamp(int64 len, int64 *start, int64 *stop)
-{
-	if (*start < 0)
-		*start += len;
-	if (*stop < 0)
-		*stop += len;
-	if (*start < 0)
-		*start = 0;
-	if (*start > *stop || *start >= len)
-		return false;
-	if (*stop >= len)
-		*stop = len - 1;
-	return true;
-}
-
-/*
  * ZRANGE / ZREVRANGE key start stop: members by rank, in ascending order
  * (descending with reverse, where ranks count from the highest).  Returns
  * the number of rows put in *rows.
@@ -788,7 +767,7 @@ KvZsetRangeByRank(KvKey *key, int64 start, int64 stop, bool reverse,
 		return 0;
 	KvLockPartition(key, LW_SHARED);
 	zs = kv_zset_lookup_read(key);
-	if (zs && kv_zset_clamp((int64) zs->sl.length, &start, &stop))
+	if (zs && KvClampRange((int64) zs->sl.length, &start, &stop))
 	{
 		uint64		first = reverse ? zs->sl.length - start : (uint64) start + 1;
 
@@ -911,7 +890,7 @@ KvZsetRemRangeByRank(KvKey *key, int64 start, int64 stop)
 		return 0;
 	KvLockPartition(key, LW_EXCLUSIVE);
 	e = KvLookupTyped(key, KV_TYPE_ZSET, true, false);
-	if (e && kv_zset_clamp((int64) KV_ZSET(e)->sl.length, &start, &stop))
+	if (e && KvClampRange((int64) KV_ZSET(e)->sl.length, &start, &stop))
 	{
 		KvZset	   *zs = KV_ZSET(e);
 

@@ -350,6 +350,7 @@ extern int64 KvKeyPttl(KvKey *key);
 extern int64 KvIntervalToMs(Interval *iv);
 extern text *KvNullKeyError(void) pg_attribute_noreturn();
 extern void KvBgWorkerRegister(void);
+extern bool KvClampRange(int64 len, int64 *start, int64 *stop);
 extern bool KvGlobMatch(const char *pattern, int plen, const char *str, int slen, bool nocase);
 
 /* Redis number parsing and formatting (INCR, INCRBYFLOAT, HINCRBY...) */
