@@ -315,6 +315,38 @@ kv_inval_record(KvKey *key, FullTransactionId fxid, FullTransactionId *horizon)
 }
 
 /*
+ * Was top-level transaction xid still running (so invisible) for snapshot?
+ * Recorded xids are always top-level, so the snapshot's xip array answers
+ * it without pg_subtrans, which matters because the caller holds a
+ * partition lock: no I/O and no error may happen here.  A snapshot taken
+ * during recovery keeps xids in subxip; if that overflowed, answer "running"
+ * (refusing a store is always safe).
+ */
+static bool
+kv_xid_running_in(TransactionId xid, Snapshot snapshot)
+{
+	uint32		i;
+
+	if (TransactionIdFollowsOrEquals(xid, snapshot->xmax))
+		return true;
+	if (TransactionIdPrecedes(xid, snapshot->xmin))
+		return false;
+	if (!snapshot->takenDuringRecovery)
+	{
+		for (i = 0; i < snapshot->xcnt; i++)
+			if (TransactionIdEquals(snapshot->xip[i], xid))
+				return true;
+		return false;
+	}
+	if (snapshot->suboverflowed)
+		return true;
+	for (i = 0; i < (uint32) snapshot->subxcnt; i++)
+		if (TransactionIdEquals(snapshot->subxip[i], xid))
+			return true;
+	return false;
+}
+
+/*
  * May a value loaded under snapshot be stored for key?  See the store rule
  * in the file header.  Caller holds the key's partition lock exclusive.
  */
@@ -340,7 +372,7 @@ KvInvalAllowsStore(KvKey *key, Snapshot snapshot)
 
 		if (kv_inval_matches(r, key) &&
 			!FullTransactionIdPrecedes(r->fxid, xmin) &&
-			XidInMVCCSnapshot(XidFromFullTransactionId(r->fxid), snapshot))
+			kv_xid_running_in(XidFromFullTransactionId(r->fxid), snapshot))
 			return false;
 	}
 	if (FullTransactionIdIsValid(slot->overflow) &&

@@ -187,13 +187,19 @@ static void
 kv_load_register(KvKey *key, int slotno)
 {
 	KvLoadSlot *me = &KvLoad->slots[slotno];
+	int			i;
 
 	me->generation++;
 	me->loading = true;
 	me->dbid = MyDatabaseId;
 	me->partition = key->partition;
 	me->hash = key->hash;
-	KvLoad->active[KvLoad->nactive++] = slotno;
+	/* never listed twice, even after an error that skipped unregistering */
+	for (i = 0; i < KvLoad->nactive; i++)
+		if (KvLoad->active[i] == slotno)
+			break;
+	if (i == KvLoad->nactive)
+		KvLoad->active[KvLoad->nactive++] = slotno;
 	kv_load_me = me;
 }
 
@@ -520,7 +526,14 @@ kv_store_loaded(KvKey *key, text *value, int64 ttl_ms, Snapshot snapshot,
 	KvLoadSlot *me = NULL;
 
 	KvLockPartition(key, LW_EXCLUSIVE);
+
+	/*
+	 * A transaction that has written anything may have loaded its own
+	 * uncommitted rows (its invalidations are queued only at the end of
+	 * each statement): return the value but never store it.
+	 */
 	if (value != NULL &&
+		!TransactionIdIsValid(GetTopTransactionIdIfAny()) &&
 		VARSIZE(value) - VARHDRSZ <= KV_MAX_VALUE_BYTES &&
 		!KvInvalPending(key) &&
 		KvInvalAllowsStore(key, snapshot) &&
@@ -564,7 +577,12 @@ kv_load(KvKey *key, text *loader, int64 ttl_ms, Snapshot snapshot)
 	text	   *value;
 
 	/* a loader never waits (no cycles), nor does a process without a slot */
-	may_wait = (kv_loader_depth == 0 && myslot >= 0 && myslot < KvLoad->nslots);
+	/*
+	 * A transaction with an xid may hold locks another session's loader
+	 * needs; waiting for that loader would be a deadlock nobody detects.
+	 */
+	may_wait = (kv_loader_depth == 0 && myslot >= 0 && myslot < KvLoad->nslots &&
+				!TransactionIdIsValid(GetTopTransactionIdIfAny()));
 
 	for (;;)
 	{

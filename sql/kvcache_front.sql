@@ -48,8 +48,8 @@ SELECT kv.get_or_load('t:empty', 'SELECT ''''') = '' AS empty, kv.exists('t:empt
 SELECT kv.get_or_load('outer', 'SELECT ''<'' || kv.get_or_load(''inner'', ''SELECT 42'') || ''>''');
 SELECT kv.get('inner'), kv.get('outer');
 -- the loader runs in the caller's snapshot, so it sees the caller's earlier
--- writes; without kv.invalidate_on on the table nothing tells the cache that
--- the row was rolled back, and the value stays
+-- writes; a transaction that has written anything returns what it loaded but
+-- never stores it, so a rolled-back row cannot end up in the cache
 BEGIN;
 INSERT INTO front_users VALUES (4, 'dee', 'initech');
 SELECT kv.get_or_load('user:4', 'SELECT name FROM front_users WHERE id = 4');
