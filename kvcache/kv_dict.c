@@ -459,17 +459,17 @@ KvRegisterType(int type, KvFreeContentsFn free_fn)
 	kv_free_fns[type] = free_fn;
 }
 
-/* Grow a partition's bucket array (best effort: no eviction, no error) */
+/*
+ * Move every entry of a partition to the bucket array nb of newn buckets
+ * and free the old array.  nb may be the partition's built-in array (a
+ * shrink back to it), so entries are collected before nb is cleared.
+ */
 static void
-kv_partition_grow(KvPartition *part)
+kv_partition_rehash(KvPartition *part, KvEntry **nb, uint64 newn)
 {
-	uint64		newn = part->nbuckets * 2;
-	KvEntry   **nb = KvArenaAlloc(newn * sizeof(KvEntry *));
+	KvEntry    *all = NULL;
 	uint64		i;
 
-	if (nb == NULL)
-		return;
-	memset(nb, 0, newn * sizeof(KvEntry *));
 	for (i = 0; i < part->nbuckets; i++)
 	{
 		KvEntry    *e = part->buckets[i];
@@ -477,17 +477,37 @@ kv_partition_grow(KvPartition *part)
 		while (e)
 		{
 			KvEntry    *next = e->next;
-			uint64		b = e->hash & (newn - 1);
 
-			e->next = nb[b];
-			nb[b] = e;
+			e->next = all;
+			all = e;
 			e = next;
 		}
 	}
 	if (part->buckets != part->initial_buckets)
 		KvArenaFree(part->buckets);
+	memset(nb, 0, newn * sizeof(KvEntry *));
+	while (all)
+	{
+		KvEntry    *next = all->next;
+		uint64		b = all->hash & (newn - 1);
+
+		all->next = nb[b];
+		nb[b] = all;
+		all = next;
+	}
 	part->buckets = nb;
 	part->nbuckets = newn;
+}
+
+/* Grow a partition's bucket array (best effort: no eviction, no error) */
+static void
+kv_partition_grow(KvPartition *part)
+{
+	uint64		newn = part->nbuckets * 2;
+	KvEntry   **nb = KvArenaAlloc(newn * sizeof(KvEntry *));
+
+	if (nb != NULL)
+		kv_partition_rehash(part, nb, newn);
 }
 
 /*
@@ -502,55 +522,18 @@ KvPartitionShrink(int p)
 	KvPartition *part = &KvShared->partitions[p];
 	KvEntry   **nb;
 	uint64		newn;
-	uint64		i;
 
 	LWLockAcquire(part->lock, LW_EXCLUSIVE);
-	if (part->nbuckets <= KV_INITIAL_BUCKETS || part->nentries >= part->nbuckets / 8)
+	if (part->nbuckets > KV_INITIAL_BUCKETS && part->nentries < part->nbuckets / 8)
 	{
-		LWLockRelease(part->lock);
-		return;
+		newn = KV_INITIAL_BUCKETS;
+		while (newn < part->nentries * 2)
+			newn *= 2;
+		nb = (newn == KV_INITIAL_BUCKETS) ? part->initial_buckets :
+			KvArenaAlloc(newn * sizeof(KvEntry *));
+		if (nb != NULL)
+			kv_partition_rehash(part, nb, newn);
 	}
-	newn = KV_INITIAL_BUCKETS;
-	while (newn < part->nentries * 2)
-		newn *= 2;
-	if (newn == KV_INITIAL_BUCKETS)
-		nb = part->initial_buckets;
-	else if ((nb = KvArenaAlloc(newn * sizeof(KvEntry *))) == NULL)
-	{
-		LWLockRelease(part->lock);
-		return;
-	}
-	{
-		KvEntry    *all = NULL;
-
-		/* collect every entry first: nb may be initial_buckets itself */
-		for (i = 0; i < part->nbuckets; i++)
-		{
-			KvEntry    *e = part->buckets[i];
-
-			while (e)
-			{
-				KvEntry    *next = e->next;
-
-				e->next = all;
-				all = e;
-				e = next;
-			}
-		}
-		KvArenaFree(part->buckets);
-		memset(nb, 0, newn * sizeof(KvEntry *));
-		while (all)
-		{
-			KvEntry    *next = all->next;
-			uint64		b = all->hash & (newn - 1);
-
-			all->next = nb[b];
-			nb[b] = all;
-			all = next;
-		}
-	}
-	part->buckets = nb;
-	part->nbuckets = newn;
 	LWLockRelease(part->lock);
 }
 

@@ -1280,45 +1280,43 @@ kv_zrevrange(PG_FUNCTION_ARGS)
 }
 
 /*
- * kv.zrangebyscore(key, min, max, min_exclusive, max_exclusive,
- * limit_offset, limit_count) -> TABLE(member, score), ascending
+ * Shared body of kv.zrangebyscore(key, min, max, min_exclusive,
+ * max_exclusive, limit_offset, limit_count) and kv.zrevrangebyscore(key,
+ * max, min, max_exclusive, min_exclusive, ...): the reverse form takes its
+ * bounds in the opposite order.
  */
-Datum
-kv_zrangebyscore(PG_FUNCTION_ARGS)
+static Datum
+kv_zrangebyscore_common(FunctionCallInfo fcinfo, bool reverse)
 {
 	KvKey		key;
 	KvScoreRange range;
 	KvZsetRow  *rows;
 	int64		n;
 
-	kv_zset_range_args(fcinfo, 1, 2, 3, 4, &range);
+	if (reverse)
+		kv_zset_range_args(fcinfo, 2, 1, 4, 3, &range);
+	else
+		kv_zset_range_args(fcinfo, 1, 2, 3, 4, &range);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	KvKeyInitText(&key, PG_GETARG_TEXT_PP(0), false);
-	n = KvZsetRangeByScore(&key, &range, false, PG_GETARG_INT64(5),
+	n = KvZsetRangeByScore(&key, &range, reverse, PG_GETARG_INT64(5),
 						   PG_GETARG_INT64(6), &rows);
 	kv_zset_emit(fcinfo, rows, n);
 	return (Datum) 0;
 }
 
-/*
- * kv.zrevrangebyscore(key, max, min, max_exclusive, min_exclusive,
- * limit_offset, limit_count) -> TABLE(member, score), descending
- */
+/* kv.zrangebyscore(...) -> TABLE(member, score), ascending */
+Datum
+kv_zrangebyscore(PG_FUNCTION_ARGS)
+{
+	return kv_zrangebyscore_common(fcinfo, false);
+}
+
+/* kv.zrevrangebyscore(...) -> TABLE(member, score), descending */
 Datum
 kv_zrevrangebyscore(PG_FUNCTION_ARGS)
 {
-	KvKey		key;
-	KvScoreRange range;
-	KvZsetRow  *rows;
-	int64		n;
-
-	kv_zset_range_args(fcinfo, 2, 1, 4, 3, &range);
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	KvKeyInitText(&key, PG_GETARG_TEXT_PP(0), false);
-	n = KvZsetRangeByScore(&key, &range, true, PG_GETARG_INT64(5),
-						   PG_GETARG_INT64(6), &rows);
-	kv_zset_emit(fcinfo, rows, n);
-	return (Datum) 0;
+	return kv_zrangebyscore_common(fcinfo, true);
 }
 
 /* kv.zrem(key, VARIADIC members) -> bigint */
