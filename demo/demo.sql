@@ -28,7 +28,7 @@ SELECT kv.incrbyfloat('revenue:today', 5.01) AS revenue;
 \echo 'Rate limiting: at most 3 requests per 10 seconds per client'
 SELECT n AS request, c AS count_in_window, c <= 3 AS allowed
   FROM generate_series(1, 5) n,
-       LATERAL (SELECT kv.incr('ratelimit:10.0.0.7') AS c) i,
+       LATERAL (SELECT kv.incr('ratelimit:10.0.0.7') AS c WHERE n > 0) i,  -- once per n
        LATERAL (SELECT CASE WHEN c = 1 THEN kv.expire('ratelimit:10.0.0.7', interval '10 seconds') END) w
  ORDER BY n;
 
@@ -42,3 +42,5 @@ SELECT k AS user_keys FROM kv.keys('user:*') k ORDER BY 1;
 \echo '== Monitoring =='
 SELECT keys, expires, used_memory, max_memory, eviction_policy, keyspace_hits, keyspace_misses
   FROM kv.stats;
+
+\ir feed.sql

@@ -515,11 +515,22 @@ kv_bpop_common(FunctionCallInfo fcinfo, bool left)
 		if (nulls[i])
 			KvNullKeyError();
 		d[i] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(d[i]));
-		KvKeyInitText(&keys[i], (text *) DatumGetPointer(d[i]), true);
+		KvKeyInitWrite(&keys[i], (text *) DatumGetPointer(d[i]), true, false);
 	}
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	which = KvBlockingPop(keys, n, left, timeout, &value);
+	if (kv_txn_nkeys > 0 || KvTxnCollecting())
+	{
+		/* transactional writes: pop without blocking, as Redis MULTI does */
+		which = -1;
+		for (i = 0; i < n && which < 0; i++)
+		{
+			if (KvListPopOne(&keys[i], left, true, &value))
+				which = i;
+		}
+	}
+	else
+		which = KvBlockingPop(keys, n, left, timeout, &value);
 	if (which >= 0)
 	{
 		Datum		values[2];

@@ -51,6 +51,11 @@
 #include "kvcache.h"
 
 static KvFreeContentsFn kv_free_fns[KV_NUM_TYPES];
+static KvCopyContentsFn kv_copy_fns[KV_NUM_TYPES];
+
+/* The counters of a slot; shadow slots share one set nobody reports */
+#define KV_DB_STATS(slot) \
+	(KV_SLOT_IS_SHADOW(slot) ? &KvShared->shadow_stats : &KvShared->dbs[(slot)])
 
 static void kv_entry_unlink(KvPartition *part, KvEntry *entry);
 static void kv_entry_free(KvEntry *entry);
@@ -88,11 +93,28 @@ KvKeyInit(KvKey *key, const char *data, Size len, bool create_slot)
 	key->partition = KV_HASH_PARTITION(key->hash);
 }
 
-/* KvKeyInit for a text datum (already detoasted) */
+/*
+ * KvKeyInit for a text datum (already detoasted), for commands that read
+ * key: a key this transaction has pending writes for reads its shadow.
+ */
 void
 KvKeyInitText(KvKey *key, text *t, bool create_slot)
 {
 	KvKeyInit(key, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), create_slot);
+	if (unlikely(kv_txn_nkeys > 0))
+		KvTxnRedirect(key, false, false);
+}
+
+/*
+ * KvKeyInitText for commands that write key: with kvcache.transactional on
+ * in a transaction block, the write goes to the key's shadow (kv_txn.c).
+ */
+void
+KvKeyInitWrite(KvKey *key, text *t, bool create_slot, bool blind)
+{
+	KvKeyInit(key, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), create_slot);
+	if (unlikely(kv_txn_nkeys > 0) || KvTxnCollecting())
+		KvTxnRedirect(key, true, blind);
 }
 
 /* Lock the partition of key */
@@ -169,13 +191,17 @@ kv_initial_access(void)
 static inline void
 kv_count_expired(KvEntry *entry)
 {
+	if (KV_SLOT_IS_SHADOW(entry->dbslot))
+		return;
 	pg_atomic_fetch_add_u64(&KvShared->dbs[entry->dbslot].expired, 1);
 	pg_atomic_fetch_add_u64(&KvShared->expired_total, 1);
 }
 
 /*
  * Find the live entry for key.  Caller holds the partition lock; with
- * exclusive, an expired entry found on the way is reclaimed.
+ * exclusive, an expired entry found on the way is reclaimed, and a live one
+ * gets a new version: writers look keys up exclusive, which is what lets a
+ * transactional write tell whether its key changed (kv_txn.c).
  */
 KvEntry *
 KvLookup(KvKey *key, bool exclusive, bool count_stats)
@@ -206,8 +232,12 @@ KvLookup(KvKey *key, bool exclusive, bool count_stats)
 	}
 
 	if (e)
+	{
 		kv_touch(e);
-	if (count_stats && key->dbslot >= 0)
+		if (exclusive)
+			e->version = ++part->version_clock;
+	}
+	if (count_stats && key->dbslot >= 0 && !KV_SLOT_IS_SHADOW(key->dbslot))
 		pg_atomic_fetch_add_u64(e ? &part->hits[key->dbslot] :
 								&part->misses[key->dbslot], 1);
 	return e;
@@ -294,7 +324,8 @@ kv_evict_from(int p, KvEntry *protect, int policy, int64 now)
 		{
 			uint64		score;
 
-			if (e == protect || !kv_evictable(e, policy))
+			if (e == protect || !kv_evictable(e, policy) ||
+				KV_SLOT_IS_SHADOW(e->dbslot))
 				continue;
 			score = kv_evict_score(e, policy, now);
 			if (best == NULL || score > best_score)
@@ -313,7 +344,7 @@ kv_evict_from(int p, KvEntry *protect, int policy, int64 now)
 		kv_count_expired(best);
 	else
 	{
-		pg_atomic_fetch_add_u64(&KvShared->dbs[best->dbslot].evicted, 1);
+		pg_atomic_fetch_add_u64(&KV_DB_STATS(best->dbslot)->evicted, 1);
 		pg_atomic_fetch_add_u64(&KvShared->evicted_total, 1);
 	}
 	KvEntryDelete(&k, best);
@@ -451,12 +482,13 @@ KvCheckChunkFits(Size size)
 						   size, KvArenaLargestChunk())));
 }
 
-/* Register the function that frees a container type's nodes */
+/* Register the functions that free and copy a container type's nodes */
 void
-KvRegisterType(int type, KvFreeContentsFn free_fn)
+KvRegisterType(int type, KvFreeContentsFn free_fn, KvCopyContentsFn copy_fn)
 {
 	Assert(type > 0 && type < KV_NUM_TYPES);
 	kv_free_fns[type] = free_fn;
+	kv_copy_fns[type] = copy_fn;
 }
 
 /*
@@ -557,6 +589,7 @@ KvEntryTryCreate(KvKey *key, int type, Size vallen, KvEntry *protect)
 	e->keylen = key->len;
 	e->vallen = (uint32) vallen;
 	e->access = kv_initial_access();
+	e->version = 0;
 	e->dbslot = (uint16) key->dbslot;
 	e->type = (uint8) type;
 	e->flags = 0;
@@ -583,7 +616,7 @@ void
 KvEntryLink(KvKey *key, KvEntry *entry, KvEntry *old)
 {
 	KvPartition *part = &KvShared->partitions[key->partition];
-	KvDbStats  *db = &KvShared->dbs[key->dbslot];
+	KvDbStats  *db = KV_DB_STATS(key->dbslot);
 	KvEntry   **bucket;
 
 	if (old)
@@ -607,6 +640,7 @@ KvEntryLink(KvKey *key, KvEntry *entry, KvEntry *old)
 		part->nexpires++;
 	}
 
+	entry->version = ++part->version_clock;
 	bucket = &part->buckets[entry->hash & (part->nbuckets - 1)];
 	entry->next = *bucket;
 	*bucket = entry;
@@ -643,7 +677,7 @@ void
 KvEntryDelete(KvKey *key, KvEntry *entry)
 {
 	KvPartition *part = &KvShared->partitions[key->partition];
-	KvDbStats  *db = &KvShared->dbs[entry->dbslot];
+	KvDbStats  *db = KV_DB_STATS(entry->dbslot);
 
 	kv_entry_unlink(part, entry);
 	part->nentries--;
@@ -656,11 +690,67 @@ KvEntryDelete(KvKey *key, KvEntry *entry)
 	kv_entry_free(entry);
 }
 
+/* Free an unlinked entry and its container nodes */
+void
+KvEntryFreeUnlinked(KvEntry *entry)
+{
+	kv_entry_free(entry);
+}
+
+/*
+ * Deep copy of src (linked, in key's partition, held exclusive) as a new
+ * unlinked entry for key, with src's type, flags, expiry and value.
+ * Returns NULL if memory ran out (nothing is left allocated).
+ */
+KvEntry *
+KvEntryCopy(KvKey *key, KvEntry *src)
+{
+	KvEntry    *dst;
+
+	dst = KvEntryTryCreate(key, src->type, src->vallen, src);
+	if (dst == NULL)
+		return NULL;
+	dst->flags = src->flags;
+	dst->expire_at = src->expire_at;
+	if (src->type == KV_TYPE_STRING)
+		memcpy(KV_ENTRY_VALUE(dst), KV_ENTRY_VALUE(src), src->vallen);
+	else if (!kv_copy_fns[src->type] (dst, src, key))
+	{
+		kv_entry_free(dst);
+		return NULL;
+	}
+	return dst;
+}
+
+/*
+ * Move the linked entry of 'from' to the slot of 'to' (same bytes, hash and
+ * partition, which the caller holds exclusive), replacing old, the live
+ * entry of 'to' or NULL.  Never fails.
+ */
+void
+KvEntryRelabel(KvKey *from, KvEntry *entry, KvKey *to, KvEntry *old)
+{
+	KvPartition *part = &KvShared->partitions[from->partition];
+	KvDbStats  *db = KV_DB_STATS(from->dbslot);
+
+	Assert(from->partition == to->partition && from->hash == to->hash);
+	kv_entry_unlink(part, entry);
+	part->nentries--;
+	pg_atomic_fetch_sub_u64(&db->keys, 1);
+	if (entry->expire_at != 0)
+	{
+		pg_atomic_fetch_sub_u64(&db->expires, 1);
+		part->nexpires--;
+	}
+	entry->dbslot = (uint16) to->dbslot;
+	KvEntryLink(to, entry, old);
+}
+
 /* Set or clear an entry's expiry; caller holds its partition exclusive */
 void
 KvEntrySetExpire(KvEntry *entry, int64 expire_at)
 {
-	KvDbStats  *db = &KvShared->dbs[entry->dbslot];
+	KvDbStats  *db = KV_DB_STATS(entry->dbslot);
 	KvPartition *part = &KvShared->partitions[KV_HASH_PARTITION(entry->hash)];
 
 	if (entry->expire_at == 0 && expire_at != 0)
@@ -718,7 +808,7 @@ KvPartitionScan(int p, uint64 cursor, int max_buckets, int dbslot,
 		{
 			KvEntry    *next = e->next;
 
-			if (dbslot < 0 || e->dbslot == dbslot)
+			if (dbslot < 0 ? !KV_SLOT_IS_SHADOW(e->dbslot) : e->dbslot == dbslot)
 			{
 				bool		expired = (e->expire_at != 0 && e->expire_at <= now);
 

@@ -236,6 +236,8 @@ KvHashFreeContents(KvEntry *entry)
 	KvHash	   *h = (KvHash *) KV_ENTRY_VALUE(entry);
 	uint64		i;
 
+	if (h->buckets == NULL)
+		return;
 	for (i = 0; i < h->nbuckets; i++)
 	{
 		KvHashNode *node = h->buckets[i];
@@ -249,6 +251,45 @@ KvHashFreeContents(KvEntry *entry)
 		}
 	}
 	KvFree(h->buckets);
+}
+
+/*
+ * Copy the fields of hash src into dst, a new entry (kv_dict.c's
+ * KvEntryCopy; caller holds the partition exclusive).  False if memory ran
+ * out, with dst holding what was copied so far (freeable).
+ */
+bool
+KvHashCopyContents(KvEntry *dst, KvEntry *src, KvKey *key)
+{
+	KvHash	   *s = (KvHash *) KV_ENTRY_VALUE(src);
+	KvHash	   *d = (KvHash *) KV_ENTRY_VALUE(dst);
+	uint64		i;
+
+	d->nbuckets = 0;
+	d->count = 0;
+	d->buckets = KvAlloc(s->nbuckets * sizeof(KvHashNode *), key, src);
+	if (d->buckets == NULL)
+		return false;
+	memset(d->buckets, 0, s->nbuckets * sizeof(KvHashNode *));
+	d->nbuckets = s->nbuckets;
+	for (i = 0; i < s->nbuckets; i++)
+	{
+		KvHashNode *node;
+
+		for (node = s->buckets[i]; node; node = node->next)
+		{
+			Size		size = KV_HASH_NODE_SIZE(node->flen, node->vcap);
+			KvHashNode *copy = KvAlloc(size, key, src);
+
+			if (copy == NULL)
+				return false;
+			memcpy(copy, node, size);
+			copy->next = d->buckets[i];
+			d->buckets[i] = copy;
+			d->count++;
+		}
+	}
+	return true;
 }
 
 /*

@@ -23,6 +23,7 @@ typedef struct KvHashPair
 
 /* kv_hash.c */
 extern void KvHashFreeContents(KvEntry *entry);
+extern bool KvHashCopyContents(KvEntry *dst, KvEntry *src, KvKey *key);
 extern int64 KvHashSet(KvKey *key, const KvHashPair *pairs, int n);
 extern text *KvHashGet(KvKey *key, const char *field, uint32 flen);
 extern void KvHashMget(KvKey *key, const KvHashPair *fields, int n,

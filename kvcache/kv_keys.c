@@ -230,7 +230,7 @@ kv_del(PG_FUNCTION_ARGS)
 	{
 		KvKey		key;
 
-		KvKeyInitText(&key, DatumGetTextPP(kd[i]), false);
+		KvKeyInitWrite(&key, DatumGetTextPP(kd[i]), false, false);
 		if (KvKeyDelete(&key))
 			count++;
 	}
@@ -458,6 +458,7 @@ kv_flushdb(PG_FUNCTION_ARGS)
 	int			dbslot;
 
 	KvCheckLoaded();
+	KvTxnRefuse("kv.flushdb()");
 	dbslot = KvDbSlotLookup(MyDatabaseId, false);
 	if (dbslot < 0)
 		PG_RETURN_INT64(0);
@@ -469,5 +470,6 @@ Datum
 kv_flushall(PG_FUNCTION_ARGS)
 {
 	KvCheckLoaded();
+	KvTxnRefuse("kv.flushall()");
 	PG_RETURN_INT64(kv_flush(-1));
 }

@@ -73,6 +73,40 @@ KvListFreeContents(KvEntry *entry)
 }
 
 /*
+ * Copy the nodes of list src into dst, a new entry (kv_dict.c's
+ * KvEntryCopy; caller holds the partition exclusive).  False if memory ran
+ * out, with dst holding the nodes copied so far (freeable).
+ */
+bool
+KvListCopyContents(KvEntry *dst, KvEntry *src, KvKey *key)
+{
+	KvListHeader *s = KV_LIST_HEADER(src);
+	KvListHeader *d = KV_LIST_HEADER(dst);
+	KvListNode *node;
+
+	KvQlInit(d);
+	for (node = s->head; node; node = node->next)
+	{
+		Size		size = offsetof(KvListNode, data) + node->cap;
+		KvListNode *copy = KvAlloc(size, key, src);
+
+		if (copy == NULL)
+			return false;
+		memcpy(copy, node, size);
+		copy->prev = d->tail;
+		copy->next = NULL;
+		if (d->tail)
+			d->tail->next = copy;
+		else
+			d->head = copy;
+		d->tail = copy;
+		d->nnodes++;
+		d->length += copy->count;
+	}
+	return true;
+}
+
+/*
  * LPUSH/RPUSH key vals...: push n values in order at the head (left) or
  * tail, creating the list if needed.  Returns the new length.  With n = 0
  * nothing changes and the current length is returned.

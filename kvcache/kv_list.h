@@ -73,6 +73,7 @@ extern uint32 KvQlElemSize(uint32 len);
 
 /* kv_list.c: list commands */
 extern void KvListFreeContents(KvEntry *entry);
+extern bool KvListCopyContents(KvEntry *dst, KvEntry *src, KvKey *key);
 extern int64 KvListPush(KvKey *key, bool left, int n,
 						const char *const *vals, const uint32 *lens);
 extern int64 KvListPop(KvKey *key, bool left, int64 count, text ***out);

@@ -649,8 +649,16 @@ KvGetOrLoad(KvKey *key, text *loader, int64 ttl_ms)
 		kv_load_exit_hook = true;
 	}
 
-	/* our own uncommitted writes are behind the key: bypass the cache */
-	pending = KvInvalPending(key);
+	/* our own pending transactional write of key: read it, never store */
+	if (KV_SLOT_IS_SHADOW(key->dbslot))
+	{
+		value = kv_front_read(key, true, &found);
+		if (found)
+			return value;
+		pending = true;
+	}
+	else
+		pending = KvInvalPending(key);
 	if (!pending)
 	{
 		value = kv_front_read(key, true, &found);

@@ -150,6 +150,15 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("kvcache.transactional",
+							 "Applies kv writes made in a transaction block at commit.",
+							 "Writes are discarded at rollback; the transaction reads its own writes.",
+							 &kv_transactional,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("kvcache");
 
 	prev_shmem_request_hook = shmem_request_hook;
@@ -160,11 +169,13 @@ _PG_init(void)
 	object_access_hook = kv_object_access;
 	RegisterXactCallback(kv_xact_callback, NULL);
 
-	/* container types: register the functions that free their nodes */
-	KvRegisterType(KV_TYPE_HASH, KvHashFreeContents);
-	KvRegisterType(KV_TYPE_LIST, KvListFreeContents);
-	KvRegisterType(KV_TYPE_ZSET, KvZsetFreeContents);
+	/* container types: register the functions that free and copy their nodes */
+	KvRegisterType(KV_TYPE_HASH, KvHashFreeContents, KvHashCopyContents);
+	KvRegisterType(KV_TYPE_LIST, KvListFreeContents, KvListCopyContents);
+	KvRegisterType(KV_TYPE_ZSET, KvZsetFreeContents, KvZsetCopyContents);
 	KvInvalRegisterCallbacks();
+	/* after KvInvalRegisterCallbacks: its commit work must come after ours */
+	KvTxnRegisterCallbacks();
 
 	KvBgWorkerRegister();
 }

@@ -384,7 +384,9 @@ kv_set_common(FunctionCallInfo fcinfo, bool binary)
 					 errmsg("invalid expire time in \"set\"")));
 	}
 	val = PG_GETARG_VARLENA_PP(1);
-	KV_ARG_KEY(fcinfo, 0, key, true);
+	/* a plain SET does not depend on the old value */
+	KV_ARG_KEY_BLIND(fcinfo, 0, key, true,
+					 (flags & (KV_SET_NX | KV_SET_XX | KV_SET_KEEPTTL)) == 0);
 	PG_RETURN_BOOL(KvStringSet(&key, VARDATA_ANY(val), VARSIZE_ANY_EXHDR(val),
 							   binary, expire_at, flags));
 }
@@ -548,7 +550,7 @@ kv_mset(PG_FUNCTION_ARGS)
 		kd[i] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(kd[i]));
 		vd[i] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(vd[i]));
 		kv_check_value_size(VARSIZE_ANY_EXHDR(DatumGetPointer(vd[i])));
-		KvKeyInitText(&kk[i], (text *) DatumGetPointer(kd[i]), true);
+		KvKeyInitWrite(&kk[i], (text *) DatumGetPointer(kd[i]), true, true);
 		KvCheckChunkFits(KV_ENTRY_SIZE(kk[i].len, VARSIZE_ANY_EXHDR(DatumGetPointer(vd[i]))));
 	}
 

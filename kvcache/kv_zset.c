@@ -271,6 +271,44 @@ KvZsetFreeContents(KvEntry *entry)
 }
 
 /*
+ * Copy the members of sorted set src into dst, a new entry (kv_dict.c's
+ * KvEntryCopy; caller holds the partition exclusive): nodes are appended
+ * in order, so the copy is O(n).  False if memory ran out, with dst holding
+ * the members copied so far (freeable).
+ */
+bool
+KvZsetCopyContents(KvEntry *dst, KvEntry *src, KvKey *key)
+{
+	KvZset	   *s = KV_ZSET(src);
+	KvZset	   *d = KV_ZSET(dst);
+	KvSkipAppender app;
+	KvSkipNode *n;
+
+	kv_zset_init(d);
+	if (s->nbuckets > 0)
+	{
+		d->buckets = KvAlloc(s->nbuckets * sizeof(KvSkipNode *), key, src);
+		if (d->buckets == NULL)
+			return false;
+		memset(d->buckets, 0, s->nbuckets * sizeof(KvSkipNode *));
+		d->nbuckets = s->nbuckets;
+	}
+	KvSkipAppendBegin(&d->sl, &app);
+	for (n = KV_SKIP_FIRST(&s->sl); n; n = n->level[0].forward)
+	{
+		KvSkipNode *copy = KvAlloc(KV_SKIP_NODE_SIZE(n->mlen, n->nlevel), key, src);
+
+		if (copy == NULL)
+			return false;
+		KvSkipNodeInit(copy, n->score, KV_SKIP_MEMBER(n), n->mlen, n->nlevel);
+		KvSkipAppend(&d->sl, &app, copy);
+		if (d->nbuckets > 0)
+			kv_zindex_insert(d, copy, KvZsetHash(KV_SKIP_MEMBER(copy), copy->mlen));
+	}
+	return true;
+}
+
+/*
  * Allocate and fill a node for item (links unset).  Returns NULL if no
  * memory, with the size asked for in *size.
  */

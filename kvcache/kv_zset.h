@@ -176,5 +176,6 @@ extern int64 KvZsetRemRangeByRank(KvKey *key, int64 start, int64 stop);
 extern int64 KvZsetRemRangeByScore(KvKey *key, const KvScoreRange *range);
 extern int64 KvZsetPop(KvKey *key, int64 count, bool max, KvZsetRow **rows);
 extern void KvZsetFreeContents(KvEntry *entry);
+extern bool KvZsetCopyContents(KvEntry *dst, KvEntry *src, KvKey *key);
 
 #endif							/* KV_ZSET_H */

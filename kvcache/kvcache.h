@@ -18,6 +18,7 @@
  *	  kv_loader.c	kv.get_or_load: read-through with single-flight loading
  *	  kv_invalidate.c	invalidation triggers applied at commit, and the
  *					record of recent invalidations that stops stale refills
+ *	  kv_txn.c		kvcache.transactional: writes applied at commit
  *
  * Locking protocol (summary; details in kv_dict.c):
  *	  - The keyspace is split into KV_NUM_PARTITIONS partitions, chosen by key
@@ -71,6 +72,15 @@
 #define KV_TYPE_HASH			4
 #define KV_NUM_TYPES			5
 
+/*
+ * Database slots from KV_SHADOW_SLOT_BASE up are not databases: slot
+ * KV_SHADOW_SLOT_BASE + pgprocno holds one backend's pending transactional
+ * writes (kv_txn.c).  Only that backend looks such entries up; listings,
+ * counters and eviction skip them.
+ */
+#define KV_SHADOW_SLOT_BASE		KV_MAX_DATABASES
+#define KV_SLOT_IS_SHADOW(s)	((s) >= KV_SHADOW_SLOT_BASE)
+
 /* KvStringSet flags */
 #define KV_SET_NX				0x01
 #define KV_SET_XX				0x02
@@ -112,6 +122,7 @@ typedef struct KvEntry
 	uint32		keylen;
 	uint32		vallen;			/* payload bytes */
 	uint32		access;			/* LRU: KvClock() at last access; LFU: minutes << 8 | log counter */
+	uint32		version;		/* changes on every write (see KvLookup) */
 	uint16		dbslot;			/* index into KvShared->dbs */
 	uint8		type;			/* KV_TYPE_* */
 	uint8		flags;			/* KV_FLAG_* */
@@ -150,6 +161,7 @@ typedef struct KvPartition
 	 */
 	pg_atomic_uint64 hits[KV_MAX_DATABASES];
 	pg_atomic_uint64 misses[KV_MAX_DATABASES];
+	uint32		version_clock;	/* source of KvEntry.version values */
 	char		pad[PG_CACHE_LINE_SIZE];
 } KvPartition;
 
@@ -175,6 +187,7 @@ typedef struct KvSharedState
 	pg_atomic_uint64 evicted_total;
 	pg_atomic_uint64 expired_total;
 	pg_atomic_uint64 clock;		/* ms since start, advanced by the worker */
+	KvDbStats	shadow_stats;	/* counters of shadow slots: never reported */
 	KvPartition partitions[KV_NUM_PARTITIONS];
 } KvSharedState;
 
@@ -248,6 +261,7 @@ KvClock(void)
 extern void KvClockAdvance(void);
 extern void KvKeyInit(KvKey *key, const char *data, Size len, bool create_slot);
 extern void KvKeyInitText(KvKey *key, text *t, bool create_slot);
+extern void KvKeyInitWrite(KvKey *key, text *t, bool create_slot, bool blind);
 extern void KvLockPartition(KvKey *key, LWLockMode mode);
 extern void KvUnlockPartition(KvKey *key);
 
@@ -303,9 +317,30 @@ extern void KvEntrySetExpire(KvEntry *entry, int64 expire_at);
 extern void KvCheckChunkFits(Size size);
 extern void KvPartitionShrink(int partition);
 
-/* Free the container contents of an entry (dispatch on type) */
+/*
+ * Per-type functions of container types: free the nodes of an entry, and
+ * copy src's nodes into dst (a new unlinked entry of the same type whose
+ * payload is uninitialised; caller holds the partition of key exclusive).
+ * A copy returns false if memory ran out, with dst's payload left empty
+ * and safe to free.
+ */
 typedef void (*KvFreeContentsFn) (KvEntry *entry);
-extern void KvRegisterType(int type, KvFreeContentsFn free_fn);
+typedef bool (*KvCopyContentsFn) (KvEntry *dst, KvEntry *src, KvKey *key);
+extern void KvRegisterType(int type, KvFreeContentsFn free_fn,
+						   KvCopyContentsFn copy_fn);
+
+/* Deep copy of a linked entry as a new unlinked entry for key, or NULL */
+extern KvEntry *KvEntryCopy(KvKey *key, KvEntry *src);
+
+/* Free an unlinked entry (from KvEntryCreate or KvEntryCopy) and its nodes */
+extern void KvEntryFreeUnlinked(KvEntry *entry);
+
+/*
+ * Make the linked entry 'entry' of key 'from' the entry of 'to' (same key
+ * bytes and partition, another slot), replacing and freeing old.  Never
+ * fails.
+ */
+extern void KvEntryRelabel(KvKey *from, KvEntry *entry, KvKey *to, KvEntry *old);
 
 /* Raise 42809 for a key holding 'found' when 'wanted' was required */
 extern void KvWrongType(int found, int wanted) pg_attribute_noreturn();
@@ -360,12 +395,30 @@ extern bool KvParseLongDouble(const char *s, Size len, long double *result);
 extern bool KvLongDoubleAdd(long double cur, double delta, long double *result);
 extern int	KvFormatLongDouble(long double v, char *buf, Size bufsize);
 
-/* Read the key argument n of a SQL function; NULL key: error 22004 */
-#define KV_ARG_KEY(fcinfo, n, keyvar, create) \
+/* ----------------------------------------------------------------
+ * Transactional writes (kv_txn.c)
+ * ----------------------------------------------------------------
+ */
+extern bool kv_transactional;
+extern int	kv_txn_nkeys;		/* keys with pending writes in this transaction */
+
+extern bool KvTxnCollecting(void);
+extern void KvTxnRedirect(KvKey *key, bool write, bool blind);
+extern void KvTxnRegisterCallbacks(void);
+extern void KvTxnRefuse(const char *what);
+
+/*
+ * Read the key argument n of a SQL function that writes; NULL key: error
+ * 22004.  blind: the command replaces the key without reading it (SET,
+ * DEL), which spares it the conflict check of transactional writes.
+ */
+#define KV_ARG_KEY_BLIND(fcinfo, n, keyvar, create, blind) \
 	do { \
 		if (PG_ARGISNULL(n)) \
 			KvNullKeyError(); \
-		KvKeyInitText(&(keyvar), PG_GETARG_TEXT_PP(n), (create)); \
+		KvKeyInitWrite(&(keyvar), PG_GETARG_TEXT_PP(n), (create), (blind)); \
 	} while (0)
+#define KV_ARG_KEY(fcinfo, n, keyvar, create) \
+	KV_ARG_KEY_BLIND(fcinfo, n, keyvar, create, false)
 
 #endif							/* KVCACHE_H */
