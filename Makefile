@@ -11,7 +11,7 @@
 #   make run        install, then start a demo server in .pgdata (port PGPORT)
 #   make stop       stop the demo server
 #   make test       install, then run every test suite
-#   make bench      run bench/run.sh against the demo server
+#   make bench      run the benchmarks in bench/ against the demo server
 #   make clean      remove build products and test output
 #   make distclean  clean, stop the demo server and delete .pgdata
 
@@ -62,12 +62,16 @@ stop:
 test: install
 	@SKIP_INSTALL=1 bash scripts/test.sh
 
-# bench/run.sh talks to the server started by "make run"
+# The benchmark scripts talk to the server started by "make run";
+# BENCH="front" runs a subset (run = kvcache, front = cache in front of tables)
+BENCH ?= run front
 bench:
-	@test -f bench/run.sh || { echo "make bench: bench/run.sh does not exist" >&2; exit 1; }
-	@REPO_ROOT=$(CURDIR) PGBIN=$$($(PG_CONFIG) --bindir) \
-		PGHOST=localhost PGPORT=$(PGPORT) PGUSER=postgres PGDATABASE=demo \
-		bash bench/run.sh
+	@set -e; for b in $(BENCH); do \
+		test -f bench/$$b.sh || { echo "make bench: bench/$$b.sh does not exist" >&2; exit 1; }; \
+		REPO_ROOT=$(CURDIR) PGBIN=$$($(PG_CONFIG) --bindir) \
+			PGHOST=localhost PGPORT=$(PGPORT) PGUSER=postgres PGDATABASE=demo \
+			bash bench/$$b.sh; \
+	done
 
 clean:
 	@set -e; if [ -x "$(PG_CONFIG)" ]; then \

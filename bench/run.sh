@@ -66,18 +66,8 @@ LB_MEMBERS=1000000			# members of the leaderboard
 QUEUE_PREFILL=100000		# items in each queue before every queue run
 VALUE32=0123456789abcdef0123456789abcdef
 
-# Print an error and exit (the EXIT trap cleans up)
-die()
-{
-	echo "$SCRIPT_NAME: error: $*" >&2
-	exit 1
-}
-
-# Print a progress message with the time
-note()
-{
-	echo "[$(date +%H:%M:%S)] $*"
-}
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 for v in DURATION RUNS; do
 	case ${!v} in
@@ -92,15 +82,6 @@ PSQL=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
 # single-statement timings: one core, no JIT, for both sides alike
 STMT_PGOPTIONS="${PGOPTIONS:-} -c jit=off -c max_parallel_workers_per_gather=0"
 
-# Run SQL given as arguments (one -c each) and print the results
-sql()
-{
-	local args=() s
-	for s in "$@"; do
-		args+=(-c "$s")
-	done
-	"${PSQL[@]}" "${args[@]}"
-}
 
 # ----------------------------------------------------------------------
 # Working directory, results file, cleanup
@@ -432,18 +413,8 @@ fi
 # pgbench with $1 clients and the remaining arguments; records tps as $name
 pg_variant()
 {
-	local name=$1 clients=$2 out tps
-	shift 2
-	out=$("$PGBIN/pgbench" -M prepared -n -c "$clients" -j "$((clients < 2 ? clients : 2))" \
-		-T "$DURATION" "$@" 2>&1) || {
-		echo "$out" >&2
-		die "pgbench for $name failed"
-	}
-	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | tail -n1)
-	[ -n "$tps" ] || {
-		echo "$out" >&2
-		die "no tps in the pgbench output for $name"
-	}
+	local name=$1 tps
+	tps=$(pgbench_tps "$@")
 	record "$name" "$tps"
 	echo "$tps"
 }

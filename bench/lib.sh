@@ -1,0 +1,54 @@
+# bench/lib.sh: helpers shared by the benchmark scripts (sourced)
+#
+# The caller sets SCRIPT_NAME, PSQL (a psql command line as an array),
+# PGBIN and DURATION before using them.
+
+# Print an error and exit (the caller's EXIT trap cleans up)
+die()
+{
+	echo "$SCRIPT_NAME: error: $*" >&2
+	exit 1
+}
+
+# Print a progress message with the time
+note()
+{
+	echo "[$(date +%H:%M:%S)] $*"
+}
+
+# Run SQL given as arguments (one -c each) and print the results
+sql()
+{
+	local args=() s
+	for s in "$@"; do
+		args+=(-c "$s")
+	done
+	"${PSQL[@]}" "${args[@]}"
+}
+
+# pgbench -M prepared -n for DURATION seconds with $2 clients and the
+# remaining arguments; prints the tps ($1 names the variant in errors)
+pgbench_tps()
+{
+	local name=$1 clients=$2 out tps
+	shift 2
+	out=$("$PGBIN/pgbench" -M prepared -n -c "$clients" -j "$((clients < 2 ? clients : 2))" \
+		-T "$DURATION" "$@" 2>&1) || {
+		echo "$out" >&2
+		die "pgbench for $name failed"
+	}
+	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | tail -n1)
+	[ -n "$tps" ] || {
+		echo "$out" >&2
+		die "no tps in the pgbench output for $name"
+	}
+	echo "$tps"
+}
+
+# Median of the numbers given as arguments
+median()
+{
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+		if (NR == 0) exit 1
+		print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
