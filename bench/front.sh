@@ -40,13 +40,6 @@ PSQL=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
 
-if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	DURATION=3
-	RUNS=1
-else
-	DURATION=${BENCH_DURATION:-10}
-	RUNS=${BENCH_RUNS:-3}
-fi
 CLIENTS=16
 F=$BENCH_DIR/front
 

@@ -1,7 +1,17 @@
 # bench/lib.sh: helpers shared by the benchmark scripts (sourced)
 #
-# The caller sets SCRIPT_NAME, PSQL (a psql command line as an array),
-# PGBIN and DURATION before using them.
+# The caller sets SCRIPT_NAME, PSQL (a psql command line as an array) and
+# PGBIN before using them. Sourcing sets DURATION and RUNS: BENCH_QUICK=1
+# means 3 s and 1 run, else BENCH_DURATION (default 10) and BENCH_RUNS
+# (default 3).
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	DURATION=3
+	RUNS=1
+else
+	DURATION=${BENCH_DURATION:-10}
+	RUNS=${BENCH_RUNS:-3}
+fi
 
 # Print an error and exit (the caller's EXIT trap cleans up)
 die()

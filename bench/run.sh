@@ -52,13 +52,6 @@ REDIS_PORT=${BENCH_REDIS_PORT:-6399}
 OUT=${BENCH_OUT:-$BENCH_DIR/results.md}
 SCRIPT_NAME=bench/run.sh
 
-if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	DURATION=3
-	RUNS=1
-else
-	DURATION=${BENCH_DURATION:-10}
-	RUNS=${BENCH_RUNS:-3}
-fi
 
 NKEYS=100000				# keys for GET/SET and rows of the UNLOGGED table
 NCALLS=1000000				# calls in the one-statement test

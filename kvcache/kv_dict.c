@@ -672,9 +672,9 @@ kv_entry_free(KvEntry *entry)
 	KvArenaFree(entry);
 }
 
-/* Unlink and free an entry; caller holds its partition exclusive */
-void
-KvEntryDelete(KvKey *key, KvEntry *entry)
+/* Take a linked entry out of its partition's table and counters */
+static void
+kv_entry_remove(KvKey *key, KvEntry *entry)
 {
 	KvPartition *part = &KvShared->partitions[key->partition];
 	KvDbStats  *db = KV_DB_STATS(entry->dbslot);
@@ -687,6 +687,13 @@ KvEntryDelete(KvKey *key, KvEntry *entry)
 		pg_atomic_fetch_sub_u64(&db->expires, 1);
 		part->nexpires--;
 	}
+}
+
+/* Unlink and free an entry; caller holds its partition exclusive */
+void
+KvEntryDelete(KvKey *key, KvEntry *entry)
+{
+	kv_entry_remove(key, entry);
 	kv_entry_free(entry);
 }
 
@@ -730,18 +737,8 @@ KvEntryCopy(KvKey *key, KvEntry *src)
 void
 KvEntryRelabel(KvKey *from, KvEntry *entry, KvKey *to, KvEntry *old)
 {
-	KvPartition *part = &KvShared->partitions[from->partition];
-	KvDbStats  *db = KV_DB_STATS(from->dbslot);
-
 	Assert(from->partition == to->partition && from->hash == to->hash);
-	kv_entry_unlink(part, entry);
-	part->nentries--;
-	pg_atomic_fetch_sub_u64(&db->keys, 1);
-	if (entry->expire_at != 0)
-	{
-		pg_atomic_fetch_sub_u64(&db->expires, 1);
-		part->nexpires--;
-	}
+	kv_entry_remove(from, entry);
 	entry->dbslot = (uint16) to->dbslot;
 	KvEntryLink(to, entry, old);
 }

@@ -153,16 +153,10 @@ typedef struct KvInvalSlot
 static KvInvalSlot *KvInvalSlots = NULL;
 
 /* A queued key as the hash table sees it: bytes and length */
-typedef struct KvPendingName
-{
-	const char *data;
-	uint32		len;
-} KvPendingName;
-
 /* A queued key */
 typedef struct KvPending
 {
-	KvPendingName name;			/* hash key; bytes in TopTransactionContext */
+	KvBytesKey name;			/* hash key; bytes in TopTransactionContext */
 	KvKey		key;			/* hash and partition, computed at queue time */
 	SubTransactionId subid;		/* subtransaction that owns the entry */
 } KvPending;
@@ -386,27 +380,6 @@ KvInvalAllowsStore(KvKey *key, Snapshot snapshot)
  * ----------------------------------------------------------------
  */
 
-/* dynahash hash function for KvPendingName */
-static uint32
-kv_pending_hash(const void *key, Size keysize)
-{
-	const KvPendingName *n = (const KvPendingName *) key;
-
-	return hash_bytes((const unsigned char *) n->data, (int) n->len);
-}
-
-/* dynahash match function for KvPendingName: 0 when equal */
-static int
-kv_pending_match(const void *key1, const void *key2, Size keysize)
-{
-	const KvPendingName *a = (const KvPendingName *) key1;
-	const KvPendingName *b = (const KvPendingName *) key2;
-
-	if (a->len == b->len && memcmp(a->data, b->data, a->len) == 0)
-		return 0;
-	return 1;
-}
-
 /* Forget the queue (its memory goes with the transaction) */
 static void
 kv_pending_reset(void)
@@ -422,7 +395,7 @@ kv_pending_reset(void)
 bool
 KvInvalPending(KvKey *key)
 {
-	KvPendingName name;
+	KvBytesKey name;
 
 	if (kv_pending_count == 0)
 		return false;
@@ -438,7 +411,7 @@ KvInvalPending(KvKey *key)
 static void
 kv_pending_add(const char *data, Size len)
 {
-	KvPendingName name;
+	KvBytesKey name;
 	KvPending  *p;
 	KvKey		key;
 	char	   *copy;
@@ -448,16 +421,8 @@ kv_pending_add(const char *data, Size len)
 		return;					/* such a key is never cached */
 	if (kv_pending == NULL)
 	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(KvPendingName);
-		ctl.entrysize = sizeof(KvPending);
-		ctl.hash = kv_pending_hash;
-		ctl.match = kv_pending_match;
-		ctl.hcxt = TopTransactionContext;
-		kv_pending = hash_create("kvcache pending invalidations", 64, &ctl,
-								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
-								 HASH_CONTEXT);
+		kv_pending = KvBytesTableCreate("kvcache pending invalidations",
+										sizeof(KvPending));
 		kv_pending_cap = 64;
 		kv_pending_list = MemoryContextAlloc(TopTransactionContext,
 											 sizeof(KvPending *) * kv_pending_cap);

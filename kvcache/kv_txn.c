@@ -65,13 +65,6 @@
 bool		kv_transactional = false;
 int			kv_txn_nkeys = 0;
 
-/* The hash key of a record: the key's bytes */
-typedef struct KvTxnKeyId
-{
-	const char *data;
-	uint32		len;
-} KvTxnKeyId;
-
 /* The state of a key before a subtransaction first wrote it */
 typedef struct KvTxnSave
 {
@@ -83,7 +76,7 @@ typedef struct KvTxnSave
 /* A key with pending writes in this transaction */
 typedef struct KvTxnRecord
 {
-	KvTxnKeyId	id;				/* hash key; data is our own copy */
+	KvBytesKey	id;				/* hash key; data is our own copy */
 	uint32		hash;			/* the KvKey's hash and partition */
 	int			partition;
 	int			realslot;		/* the database's slot */
@@ -103,27 +96,6 @@ static bool kv_txn_locked = false;	/* partitions held from PRE_COMMIT */
 static KvTxnRecord **kv_txn_commit_list = NULL;
 static int	kv_txn_commit_n = 0;
 static bool *kv_txn_notify = NULL;
-
-/* Hash of a record key */
-static uint32
-kv_txn_id_hash(const void *key, Size keysize)
-{
-	const KvTxnKeyId *id = key;
-
-	return hash_bytes((const unsigned char *) id->data, (int) id->len);
-}
-
-/* Equality of record keys (0 = equal) */
-static int
-kv_txn_id_match(const void *key1, const void *key2, Size keysize)
-{
-	const KvTxnKeyId *a = key1;
-	const KvTxnKeyId *b = key2;
-
-	if (a->len != b->len)
-		return 1;
-	return memcmp(a->data, b->data, a->len);
-}
 
 /* Are writes made now collected for commit? */
 bool
@@ -265,7 +237,7 @@ kv_txn_save(KvTxnRecord *r, int level)
 void
 KvTxnRedirect(KvKey *key, bool write, bool blind)
 {
-	KvTxnKeyId	id;
+	KvBytesKey	id;
 	KvTxnRecord *r = NULL;
 	bool		found;
 	int			level;
@@ -284,18 +256,8 @@ KvTxnRedirect(KvKey *key, bool write, bool blind)
 		if (key->dbslot < 0)
 			key->dbslot = KvDbSlotLookup(MyDatabaseId, true);
 		if (kv_txn_records == NULL)
-		{
-			HASHCTL		ctl;
-
-			ctl.keysize = sizeof(KvTxnKeyId);
-			ctl.entrysize = sizeof(KvTxnRecord);
-			ctl.hash = kv_txn_id_hash;
-			ctl.match = kv_txn_id_match;
-			ctl.hcxt = TopTransactionContext;
-			kv_txn_records = hash_create("kvcache pending writes", 64, &ctl,
-										 HASH_ELEM | HASH_FUNCTION |
-										 HASH_COMPARE | HASH_CONTEXT);
-		}
+			kv_txn_records = KvBytesTableCreate("kvcache pending writes",
+												sizeof(KvTxnRecord));
 		r = hash_search(kv_txn_records, &id, HASH_ENTER, &found);
 		Assert(!found);
 		r->id.data = MemoryContextAlloc(TopTransactionContext, Max(key->len, 1));

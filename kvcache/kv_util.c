@@ -12,10 +12,12 @@
 
 #include <math.h>
 
+#include "common/hashfn.h"
 #include "common/int.h"
 #include "common/shortest_dec.h"
 #include "datatype/timestamp.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "kvcache.h"
 
@@ -328,4 +330,40 @@ KvGlobMatch(const char *pattern, int plen, const char *str, int slen, bool nocas
 		}
 	}
 	return plen == 0 && slen == 0;
+}
+
+/* dynahash hash function for KvBytesKey */
+static uint32
+kv_bytes_hash(const void *key, Size keysize)
+{
+	const KvBytesKey *k = (const KvBytesKey *) key;
+
+	return hash_bytes((const unsigned char *) k->data, (int) k->len);
+}
+
+/* dynahash match function for KvBytesKey: 0 when equal */
+static int
+kv_bytes_match(const void *key1, const void *key2, Size keysize)
+{
+	const KvBytesKey *a = (const KvBytesKey *) key1;
+	const KvBytesKey *b = (const KvBytesKey *) key2;
+
+	if (a->len == b->len && memcmp(a->data, b->data, a->len) == 0)
+		return 0;
+	return 1;
+}
+
+/* A hash table of entries starting with a KvBytesKey, for this transaction */
+HTAB *
+KvBytesTableCreate(const char *name, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(KvBytesKey);
+	ctl.entrysize = entrysize;
+	ctl.hash = kv_bytes_hash;
+	ctl.match = kv_bytes_match;
+	ctl.hcxt = TopTransactionContext;
+	return hash_create(name, 64, &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 }

@@ -51,6 +51,7 @@
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
+#include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
 #include "kv_compat.h"
@@ -387,6 +388,20 @@ extern text *KvNullKeyError(void) pg_attribute_noreturn();
 extern void KvBgWorkerRegister(void);
 extern bool KvClampRange(int64 len, int64 *start, int64 *stop);
 extern bool KvGlobMatch(const char *pattern, int plen, const char *str, int slen, bool nocase);
+
+/*
+ * Backend-local hash tables keyed on byte strings, living in
+ * TopTransactionContext (the queues of kv_invalidate.c and kv_txn.c).  An
+ * entry type starts with a KvBytesKey; after HASH_ENTER, point its data at
+ * a copy the table may keep.
+ */
+typedef struct KvBytesKey
+{
+	const char *data;
+	uint32		len;
+} KvBytesKey;
+
+extern HTAB *KvBytesTableCreate(const char *name, Size entrysize);
 
 /* Redis number parsing and formatting (INCR, INCRBYFLOAT, HINCRBY...) */
 #define KV_LONG_DOUBLE_BUFSIZE	5200
