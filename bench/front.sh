@@ -62,6 +62,7 @@ for ext in kvcache widecol; do
 		die "extension $ext is not installed in database $PGDATABASE; 'make run' creates it"
 done
 
+use_unix_socket
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -138,7 +139,7 @@ r_feed_w=$(ratio "${MED[feed_cached_w]}" "${MED[feed_direct_w]}")
 	echo "# Cache in front of tables: benchmark results"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) cores;"
-	echo "$(sql "SELECT version()" | cut -d, -f1); pgbench -M prepared, $CLIENTS clients, median of $RUNS run(s) of ${DURATION} s;"
+	echo "$(sql "SELECT version()" | cut -d, -f1); pgbench -M prepared over $([ "$PGHOST" = localhost ] && echo TCP || echo "the Unix socket"), $CLIENTS clients, median of $RUNS run(s) of ${DURATION} s;"
 	echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg). Direct feed query: $DIRECT_PATH."
 	echo
 	echo "| measurement | tps | against | ratio | target | |"

@@ -93,6 +93,7 @@ END {
 	print "- Redis: " (("redis" in meta) ? meta["redis"] : "not measured")
 	print "- kvcache.max_memory: " meta["kv_max_memory"]
 	print "- huge_pages: " meta["huge_pages"]
+	print "- PostgreSQL clients connect through: " meta["connection"] " (Redis: TCP to 127.0.0.1)"
 	print "- method: every figure is the median of " runs " run(s) of " dur " s; variants interleaved round-robin;" \
 		" pgbench -M prepared -n -j 2 (1 thread at 1 client); redis-benchmark -r 100000 -d 32, -n sized for about " dur " s," \
 		" no pipelining; single statements with jit = off, max_parallel_workers_per_gather = 0"

@@ -153,6 +153,8 @@ fi
 if [ -z "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'kvcache'")" ]; then
 	die "extension kvcache is not installed in database $PGDATABASE; 'make run' creates it"
 fi
+use_unix_socket
+meta connection "$([ "$PGHOST" = localhost ] && echo "TCP to localhost" || echo "Unix socket")"
 IS_SUPER=$(sql "SELECT current_setting('is_superuser')")
 
 HAVE_REDIS=1
