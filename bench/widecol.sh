@@ -1,0 +1,229 @@
+#!/bin/bash
+# bench/widecol.sh: widecol against heap + btree(user_id, ts), side by side
+#
+# The event workload of the storage issue: BENCH_ROWS rows (default 2M;
+# 5M+ for the README table) for 20,000 users arriving in time order,
+# interleaved across users, with about 100 bytes of payload. Runs against
+# the "make run" server ("make bench" sets PGHOST etc., as for run.sh):
+#
+#   1. COPY of the pre-generated file into each table (rows/s);
+#   2. widecol.compact (when it exists) and VACUUM ANALYZE, then total
+#      storage of each table (every relation it owns, indexes included);
+#   3. full scans: count(*) and sum(kind), 5 times each;
+#   4. "latest 50 of a user": EXPLAIN (ANALYZE, BUFFERS) buffers touched;
+#   5. warm, pgbench -M prepared 16 clients: latest 50 and one day of a user;
+#   6. single-row INSERT transactions, pgbench 16 clients;
+#   7. with 5% more rows still fresh (inserted after compaction): latest 50;
+#   8. cold (as root only): restart the server and drop the OS page cache
+#      before each table, then latest 50 for 300 random users, one client.
+#
+# Medians of BENCH_RUNS runs (BENCH_QUICK=1: 1 run of 3 s); variants
+# interleaved. Report: stdout and bench/results-widecol.md. Destructive:
+# creates and drops schema kvbench; step 8 restarts the server.
+
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+export PGHOST=${PGHOST:-localhost}
+export PGPORT=${PGPORT:-5499}
+export PGUSER=${PGUSER:-postgres}
+export PGDATABASE=${PGDATABASE:-demo}
+OUT=${BENCH_OUT:-$BENCH_DIR/results-widecol.md}
+ROWS=${BENCH_ROWS:-2000000}
+SCRIPT_NAME=bench/widecol.sh
+PSQL=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+W=$BENCH_DIR/widecol
+TABLES=(ev_heap ev_wide)
+
+case $ROWS in '' | *[!0-9]*) die "BENCH_ROWS must be a number" ;; esac
+"${PSQL[@]}" -c "SELECT 1" >/dev/null ||
+	die "cannot connect to PostgreSQL at $PGHOST:$PGPORT (make run starts the demo server)"
+[ -n "$(sql "SELECT 1 FROM pg_extension WHERE extname = 'widecol'")" ] ||
+	die "extension widecol is not installed in database $PGDATABASE; 'make run' creates it"
+[ "$(sql "SELECT current_setting('is_superuser')")" = on ] ||
+	die "needs a superuser (server-side COPY of the data file)"
+use_unix_socket
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wcbench.XXXXXX")
+chmod 755 "$WORK"
+DATA=$WORK/events.copy
+cleanup()
+{
+	local rc=$?
+	trap - EXIT INT TERM
+	"${PSQL[@]}" -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS kvbench CASCADE" >/dev/null 2>&1 ||
+		echo "$SCRIPT_NAME: warning: could not drop schema kvbench" >&2
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Time one statement in a fresh session; prints milliseconds
+timed_ms()
+{
+	local out
+	out=$("${PSQL[@]}" -c '\timing on' -c "$1") || die "statement failed: $1"
+	sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | tail -n1
+}
+
+# A pgbench script of template $1 for table $2
+script_for()
+{
+	local f=$WORK/$(basename "$1" .sql).$2.sql
+	sed -e "s/TABLE/kvbench.$2/g" -e "s/DAYS/$(((ROWS / 86400) - 1))/g" "$1" >"$f"
+	echo "$f"
+}
+
+HAVE_COMPACT=$(sql "SELECT to_regprocedure('widecol.compact(regclass)') IS NOT NULL")
+declare -A V
+# Record value $2 for measurement $1
+rec() { V[$1]="${V[$1]:-} $2"; }
+med() {
+	# shellcheck disable=SC2086  # a space-separated list of numbers
+	median ${V[$1]}
+}
+
+note "generating $ROWS events into $DATA"
+# the server writes the file, so its directory must be the server's to write
+if [ "$(id -u)" = 0 ]; then chown postgres "$WORK"; fi
+"${PSQL[@]}" -v rows="$ROWS" -v file="$DATA" -f "$W/setup.sql" >/dev/null
+
+for run in $(seq 1 "$RUNS"); do
+	for t in "${TABLES[@]}"; do
+		sql "TRUNCATE kvbench.$t" "CHECKPOINT" >/dev/null
+		ms=$(timed_ms "COPY kvbench.$t FROM '$DATA'")
+		rec "copy.$t" "$(awk -v n="$ROWS" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')"
+		note "run $run/$RUNS  COPY into $t: $ms ms"
+	done
+done
+
+if [ "$HAVE_COMPACT" = t ]; then
+	note "widecol.compact"
+	sql "SELECT widecol.compact('kvbench.ev_wide')" >/dev/null
+fi
+sql "VACUUM ANALYZE kvbench.ev_heap" "VACUUM ANALYZE kvbench.ev_wide" >/dev/null
+for t in "${TABLES[@]}"; do
+	V[size.$t]=$(sql "SELECT pg_total_relation_size('kvbench.$t')")
+done
+
+note "full scans"
+for run in 1 2 3 4 5; do
+	for t in "${TABLES[@]}"; do
+		rec "count.$t" "$(timed_ms "SELECT count(*) FROM kvbench.$t")"
+		rec "sum.$t" "$(timed_ms "SELECT sum(kind) FROM kvbench.$t")"
+	done
+done
+
+# shared buffers touched by latest 50 of user 4242 (hit + read of the top node)
+for t in "${TABLES[@]}"; do
+	V[buffers.$t]=$(sql "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, FORMAT JSON)
+		SELECT * FROM kvbench.$t WHERE user_id = 4242 ORDER BY ts DESC LIMIT 50" |
+		sed -n 's/.*"Shared Hit Blocks": \([0-9]*\).*/\1/p;s/.*"Shared Read Blocks": \([0-9]*\).*/\1/p' |
+		head -n2 | awk '{ s += $1 } END { print s }')
+	V[plan.$t]=$(sql "EXPLAIN (COSTS OFF) SELECT * FROM kvbench.$t WHERE user_id = 4242 ORDER BY ts DESC LIMIT 50" |
+		sed 's/^ *\(-> *\)\{0,1\}//' | paste -sd '/' | sed 's|/| / |g')
+done
+
+note "warm pgbench, 16 clients: latest 50, one day"
+for run in $(seq 1 "$RUNS"); do
+	for t in "${TABLES[@]}"; do
+		for q in latest50 oneday; do
+			tps=$(pgbench_tps "$q.$t" 16 -f "$(script_for "$W/$q.sql" "$t")")
+			rec "$q.$t" "$tps"
+			note "run $run/$RUNS  $q on $t: $tps tps"
+		done
+	done
+done
+
+note "single-row INSERT, 16 clients"
+for run in $(seq 1 "$RUNS"); do
+	for t in "${TABLES[@]}"; do
+		tps=$(pgbench_tps "insert.$t" 16 -f "$(script_for "$W/insert.sql" "$t")")
+		rec "insert.$t" "$tps"
+		note "run $run/$RUNS  insert into $t: $tps tps"
+	done
+done
+
+note "5% more rows, not compacted: latest 50 on ev_wide"
+sql "INSERT INTO kvbench.ev_wide SELECT user_id, ts + interval '100 years', kind, payload
+	FROM kvbench.ev_wide TABLESAMPLE SYSTEM (5) REPEATABLE (1)" "ANALYZE kvbench.ev_wide" >/dev/null
+for run in $(seq 1 "$RUNS"); do
+	tps=$(pgbench_tps fresh 16 -f "$(script_for "$W/latest50.sql" ev_wide)")
+	rec fresh.ev_wide "$tps"
+	note "run $run/$RUNS  latest 50 with 5% fresh rows: $tps tps"
+done
+
+COLD_NOTE=""
+datadir=$(sql "SHOW data_directory")
+if [ "$(id -u)" != 0 ]; then
+	COLD_NOTE="skipped: needs root (restart as postgres, drop_caches)"
+elif ! sync || ! echo 1 >/proc/sys/vm/drop_caches 2>/dev/null; then
+	COLD_NOTE="skipped: cannot write /proc/sys/vm/drop_caches here"
+else
+	for t in "${TABLES[@]}"; do
+		note "cold: restart, drop caches, latest 50 of 300 random users on $t"
+		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$datadir" -w -m fast restart >/dev/null
+		sync
+		echo 1 >/proc/sys/vm/drop_caches
+		out=$("$PGBIN/pgbench" -M prepared -n -c 1 -t 300 -f "$(script_for "$W/latest50.sql" "$t")" 2>&1) ||
+			die "pgbench cold on $t failed: $out"
+		V[cold.$t]=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out")
+	done
+fi
+
+# ratio of medians a/b, and PASS/FAIL of "ratio op target"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+verdict() { awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN { ok = (op == "<=") ? r <= t : r >= t; print ok ? "PASS" : "FAIL" }'; }
+row()
+{
+	# name, widecol figure, heap figure, ratio, op, target
+	printf '| %s | %s | %s | %s | %s %s | %s |\n' "$1" "$2" "$3" "$4" "$5" "$6" "$(verdict "$4" "$5" "$6")"
+}
+mb() { awk -v b="$1" 'BEGIN { printf "%.0f MB", b / 1048576 }'; }
+n0() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
+n1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
+{
+	echo "# widecol benchmark"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) cores;"
+	echo "$(sql "SELECT version()" | cut -d, -f1); $ROWS rows, 20,000 users; shared_buffers $(sql "SHOW shared_buffers");"
+	echo "median of $RUNS run(s) of ${DURATION} s for pgbench, 5 runs for scans; widecol.compact: $([ "$HAVE_COMPACT" = t ] && echo ran || echo "does not exist yet")."
+	echo "Plans for latest 50: heap \`${V[plan.ev_heap]}\`, widecol \`${V[plan.ev_wide]}\`."
+	echo
+	echo "| measurement | widecol | heap + btree | ratio | target | |"
+	echo "|---|---:|---:|---:|---|---|"
+	r=$(ratio "${V[size.ev_wide]}" "${V[size.ev_heap]}")
+	row "total storage after VACUUM" "$(mb "${V[size.ev_wide]}")" "$(mb "${V[size.ev_heap]}")" "$r" "<=" 0.167
+	r=$(ratio "$(med copy.ev_wide)" "$(med copy.ev_heap)")
+	row "COPY load, rows/s" "$(n0 "$(med copy.ev_wide)")" "$(n0 "$(med copy.ev_heap)")" "$r" ">=" 1.5
+	r=$(ratio "$(med insert.ev_wide)" "$(med insert.ev_heap)")
+	row "single-row INSERT, 16 clients, tps" "$(n0 "$(med insert.ev_wide)")" "$(n0 "$(med insert.ev_heap)")" "$r" ">=" 0.9
+	r=$(ratio "$(med count.ev_wide)" "$(med count.ev_heap)")
+	row "count(*), ms" "$(n1 "$(med count.ev_wide)")" "$(n1 "$(med count.ev_heap)")" "$r" "<=" 1.5
+	r=$(ratio "$(med sum.ev_wide)" "$(med sum.ev_heap)")
+	row "sum(kind), ms" "$(n1 "$(med sum.ev_wide)")" "$(n1 "$(med sum.ev_heap)")" "$r" "<=" 1.5
+	row "latest 50: shared buffers touched" "${V[buffers.ev_wide]}" "${V[buffers.ev_heap]}" "${V[buffers.ev_wide]}" "<=" 4
+	r=$(ratio "$(med latest50.ev_wide)" "$(med latest50.ev_heap)")
+	row "warm latest 50, 16 clients, tps" "$(n0 "$(med latest50.ev_wide)")" "$(n0 "$(med latest50.ev_heap)")" "$r" ">=" 1.0
+	r=$(ratio "$(med oneday.ev_wide)" "$(med oneday.ev_heap)")
+	row "warm one day of a user, 16 clients, tps" "$(n0 "$(med oneday.ev_wide)")" "$(n0 "$(med oneday.ev_heap)")" "$r" ">=" 1.0
+	r=$(ratio "$(med latest50.ev_wide)" "$(med fresh.ev_wide)")
+	row "latest 50 with 5% fresh rows, tps (ratio: compacted / fresh)" "$(n0 "$(med fresh.ev_wide)")" "$(n0 "$(med latest50.ev_wide)") (compacted)" "$r" "<=" 2
+	if [ -z "$COLD_NOTE" ]; then
+		r=$(ratio "${V[cold.ev_heap]}" "${V[cold.ev_wide]}")
+		row "cold latest 50, 300 users, 1 client, ms per query (ratio: heap / widecol)" "$(n1 "${V[cold.ev_wide]}") ms" "$(n1 "${V[cold.ev_heap]}") ms" "$r" ">=" 8
+	else
+		echo "| cold latest 50 | | | | >= 8 | $COLD_NOTE |"
+	fi
+	echo
+	echo "Every run: $(for k in $(printf "%s\n" "${!V[@]}" | grep -v "^plan" | sort); do printf "%s:%s; " "$k" "${V[$k]# }"; done)"
+} >"$WORK/report.md"
+echo
+cat "$WORK/report.md"
+cp "$WORK/report.md" "$OUT"
+note "report written to $OUT"
