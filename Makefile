@@ -63,8 +63,9 @@ test: install
 	@SKIP_INSTALL=1 bash scripts/test.sh
 
 # The benchmark scripts talk to the server started by "make run";
-# BENCH="front" runs a subset (run = kvcache, front = cache in front of tables)
-BENCH ?= run front
+# BENCH="front" runs a subset (run = kvcache, front = cache in front of
+# tables, widecol = widecol against heap + btree)
+BENCH ?= run front widecol
 bench:
 	@set -e; for b in $(BENCH); do \
 		test -f bench/$$b.sh || { echo "make bench: bench/$$b.sh does not exist" >&2; exit 1; }; \
