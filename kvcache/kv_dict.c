@@ -20,6 +20,9 @@
  *		takes other partitions only with LWLockConditionalAcquire, so two
  *		evicting backends can never wait on each other.
  *	  - LRU/LFU "access" words are written under a shared lock (benign race).
+ *	  - An exclusive KvLookup of a key that another backend's commit is
+ *		installing (kvcache.transactional, kv_txn.c) releases the lock,
+ *		sleeps on the partition's condition variable and takes it again.
  *	  - Per-database counters are atomics updated with the partition lock
  *		held exclusive, so they are exact at every lock release.
  *
@@ -47,6 +50,8 @@
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "port/pg_bitutils.h"
+#include "storage/proc.h"
+#include "utils/wait_event.h"
 
 #include "kvcache.h"
 
@@ -205,6 +210,69 @@ kv_count_expired(KvEntry *entry)
  */
 KvEntry *
 KvLookup(KvKey *key, bool exclusive, bool count_stats)
+{
+	if (exclusive && unlikely(KvShared->partitions[key->partition].npending > 0))
+		KvWaitPending(key);
+	return KvLookupNoWait(key, exclusive, count_stats);
+}
+
+/*
+ * Is key being installed by another backend's commit: does a shadow of
+ * another slot with the same bytes carry KV_FLAG_PENDING?  Caller holds the
+ * partition lock.
+ */
+static bool
+kv_pending_elsewhere(KvPartition *part, KvKey *key)
+{
+	KvEntry    *e;
+	int			mine = MyProc ? KV_SHADOW_SLOT_BASE + MyProc->pgprocno : -1;
+
+	if (part->npending == 0)
+		return false;
+	for (e = part->buckets[key->hash & (part->nbuckets - 1)]; e; e = e->next)
+	{
+		if (e->hash == key->hash && (e->flags & KV_FLAG_PENDING) &&
+			e->dbslot != mine && e->keylen == key->len &&
+			memcmp(KV_ENTRY_KEY(e), key->data, key->len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Wait until no other backend's commit is installing key.  Caller holds the
+ * partition exclusive; it is released while sleeping and held again on
+ * return.  Shadow keys never wait: only their own backend uses them.
+ */
+void
+KvWaitPending(KvKey *key)
+{
+	KvPartition *part = &KvShared->partitions[key->partition];
+
+	if (KV_SLOT_IS_SHADOW(key->dbslot) || !kv_pending_elsewhere(part, key))
+		return;
+	ConditionVariablePrepareToSleep(&part->pending_cv);
+	while (kv_pending_elsewhere(part, key))
+	{
+		LWLockRelease(part->lock);
+		ConditionVariableSleep(&part->pending_cv, PG_WAIT_EXTENSION);
+		LWLockAcquire(part->lock, LW_EXCLUSIVE);
+	}
+	ConditionVariableCancelSleep();
+}
+
+/* Mark a linked shadow entry as being installed; partition held exclusive */
+void
+KvEntrySetPending(KvEntry *entry)
+{
+	Assert(KV_SLOT_IS_SHADOW(entry->dbslot) && !(entry->flags & KV_FLAG_PENDING));
+	entry->flags |= KV_FLAG_PENDING;
+	KvShared->partitions[KV_HASH_PARTITION(entry->hash)].npending++;
+}
+
+/* KvLookup without waiting for commits that install the key */
+KvEntry *
+KvLookupNoWait(KvKey *key, bool exclusive, bool count_stats)
 {
 	KvPartition *part = &KvShared->partitions[key->partition];
 	KvEntry    *e;
@@ -627,6 +695,8 @@ KvEntryLink(KvKey *key, KvEntry *entry, KvEntry *old)
 			pg_atomic_fetch_sub_u64(&db->expires, 1);
 			part->nexpires--;
 		}
+		if (old->flags & KV_FLAG_PENDING)
+			part->npending--;
 		kv_entry_free(old);
 	}
 	else
@@ -686,6 +756,11 @@ kv_entry_remove(KvKey *key, KvEntry *entry)
 	{
 		pg_atomic_fetch_sub_u64(&db->expires, 1);
 		part->nexpires--;
+	}
+	if (entry->flags & KV_FLAG_PENDING)
+	{
+		entry->flags &= ~KV_FLAG_PENDING;
+		part->npending--;
 	}
 }
 

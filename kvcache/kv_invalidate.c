@@ -470,7 +470,7 @@ kv_pending_apply(void)
 		KvLockPartition(key, LW_EXCLUSIVE);
 		if (FullTransactionIdIsValid(kv_pending_fxid))
 			kv_inval_record(key, kv_pending_fxid, &horizon);
-		e = KvLookup(key, true, false);
+		e = KvLookupNoWait(key, true, false);
 		if (e)
 			KvEntryDelete(key, e);
 		KvUnlockPartition(key);

@@ -537,7 +537,7 @@ kv_store_loaded(KvKey *key, text *value, int64 ttl_ms, Snapshot snapshot,
 		VARSIZE(value) - VARHDRSZ <= KV_MAX_VALUE_BYTES &&
 		!KvInvalPending(key) &&
 		KvInvalAllowsStore(key, snapshot) &&
-		KvLookup(key, true, false) == NULL)
+		KvLookupNoWait(key, true, false) == NULL)
 	{
 		Size		len = VARSIZE(value) - VARHDRSZ;
 		KvEntry    *e = KvEntryTryCreate(key, KV_TYPE_STRING, len, NULL);

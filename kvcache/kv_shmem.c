@@ -246,6 +246,7 @@ kv_shmem_startup(void)
 			part->lock = &locks[i + 2].lock;
 			part->buckets = part->initial_buckets;
 			part->nbuckets = KV_INITIAL_BUCKETS;
+			ConditionVariableInit(&part->pending_cv);
 			for (j = 0; j < KV_MAX_DATABASES; j++)
 			{
 				pg_atomic_init_u64(&part->hits[j], 0);

@@ -16,19 +16,31 @@
  * backends never see shadows: lookups match the slot, listings and flushes
  * skip shadow slots, eviction never picks one (kv_dict.c).
  *
- * Commit.  At XACT_EVENT_PRE_COMMIT the partitions of all records are locked
- * exclusive, in ascending order, and each record whose first write read K
- * is checked: if K changed since (another session wrote, deleted or evicted
- * it; every write gives an entry a new version), the transaction fails with
- * 40001, as a REPEATABLE READ transaction does on a concurrent update and as
- * Redis's WATCH makes EXEC fail.  Blind first writes (SET, MSET) skip the
- * check: they do not depend on K's old value.  The locks are kept until
- * XACT_EVENT_COMMIT, after the commit record, where each shadow is
- * relabelled as K's entry (the old entry is freed) or, if the shadow is
- * gone, K is deleted.  Relabelling allocates nothing, so nothing can fail
- * after the commit point; holding the locks across the commit record means
- * no write to K can slip in between the check and the install.  An error
- * after PRE_COMMIT aborts the transaction, and abort releases the locks.
+ * Commit.  At XACT_EVENT_PRE_COMMIT each record is taken in one global
+ * order (partition, hash, bytes), each under its partition lock alone:
+ *	  1. wait while another backend's commit is installing K (its shadow of K
+ *		 carries KV_FLAG_PENDING; the wait sleeps on the partition's condition
+ *		 variable, interruptibly, without the lock);
+ *	  2. if the first write of K read K, check that K has not changed since
+ *		 (every write gives an entry a new version; deletion and eviction
+ *		 change it too) or fail with 40001, as a REPEATABLE READ transaction
+ *		 does on a concurrent update and as Redis's WATCH makes EXEC fail;
+ *		 blind first writes (SET, MSET) skip the check;
+ *	  3. mark our shadow KV_FLAG_PENDING (a key the transaction deleted gets
+ *		 a marker shadow flagged KV_FLAG_DELETED) and note K's version.
+ * From then on every writer of K (an exclusive KvLookup) waits until we are
+ * done; readers go on seeing the committed value.  At XACT_EVENT_COMMIT,
+ * after the commit record, each shadow replaces K (or K is deleted), marks
+ * go and waiters are woken.  That step allocates nothing and cannot fail.
+ * No LWLock is held across the commit record: a commit that waits (for a
+ * synchronous standby, a heavyweight lock in PreCommit_Notify) holds only
+ * marks, and whoever waits for a mark can be cancelled.  Committers take
+ * marks in the global order and wait for a mark only before taking the
+ * next, so two committers cannot wait for each other.  The few deletions
+ * that do not wait (commit-time invalidation, active expiry) are noticed at
+ * COMMIT by K's version: K is then deleted rather than overwritten, which
+ * is always safe for a cache.  An error after PRE_COMMIT aborts the
+ * transaction; abort deletes the shadows, marked or not, and wakes waiters.
  *
  * Savepoints.  A write at subtransaction level L to a key whose current
  * state belongs to an outer level first saves a deep copy of the shadow (or
@@ -41,10 +53,8 @@
  * FLUSHDB/FLUSHALL and PREPARE TRANSACTION are refused while writes are
  * pending (0A000); blocking pops do not block (as in Redis MULTI).
  *
- * Locking: the per-key work holds one partition lock at a time, except from
- * PRE_COMMIT to COMMIT, when this backend holds the partitions of its
- * records (at most KV_NUM_PARTITIONS, taken in ascending order; no other
- * kvcache code waits for a second partition lock, so no deadlock).
+ * Locking: one partition lock at a time, never across a wait or the commit
+ * record; marks (above) order committers and writers.
  *
  * kvcache/kv_txn.c
  *
@@ -52,8 +62,10 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "common/hashfn.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/hsearch.h"
@@ -86,22 +98,25 @@ typedef struct KvTxnRecord
 	uint32		base_version;	/* ... with this version */
 	int64		base_expire_at; /* ... and expiry */
 	KvTxnSave  *saves;			/* newest first */
+	bool		marked;			/* PRE_COMMIT marked the shadow pending */
+	bool		seen_exists;	/* at marking: K existed ... */
+	uint32		seen_version;	/* ... with this version */
 } KvTxnRecord;
 
 static HTAB *kv_txn_records = NULL;
 static int	kv_txn_slot = -1;	/* this backend's shadow slot */
-static bool kv_txn_locked = false;	/* partitions held from PRE_COMMIT */
+static bool kv_txn_committing = false;	/* from PRE_COMMIT on */
 
-/* From PRE_COMMIT to COMMIT: the records in lock order, lists to wake */
+/* From PRE_COMMIT to COMMIT: the records in marking order */
 static KvTxnRecord **kv_txn_commit_list = NULL;
 static int	kv_txn_commit_n = 0;
-static bool *kv_txn_notify = NULL;
 
 /* Are writes made now collected for commit? */
 bool
 KvTxnCollecting(void)
 {
-	return kv_transactional && IsTransactionBlock();
+	/* parallel workers (kv writers are PARALLEL UNSAFE) never collect */
+	return kv_transactional && IsTransactionBlock() && !IsParallelWorker();
 }
 
 /* Raise 0A000 for a command that cannot run with pending writes */
@@ -241,8 +256,9 @@ KvTxnRedirect(KvKey *key, bool write, bool blind)
 	KvTxnRecord *r = NULL;
 	bool		found;
 	int			level;
+	char	   *copy;
 
-	if (kv_txn_locked)
+	if (kv_txn_committing)
 		return;					/* committing: keys are real again */
 	id.data = key->data;
 	id.len = key->len;
@@ -258,15 +274,17 @@ KvTxnRedirect(KvKey *key, bool write, bool blind)
 		if (kv_txn_records == NULL)
 			kv_txn_records = KvBytesTableCreate("kvcache pending writes",
 												sizeof(KvTxnRecord));
+		copy = MemoryContextAlloc(TopTransactionContext, Max(key->len, 1));
+		memcpy(copy, key->data, key->len);
+		id.data = copy;
 		r = hash_search(kv_txn_records, &id, HASH_ENTER, &found);
 		Assert(!found);
-		r->id.data = MemoryContextAlloc(TopTransactionContext, Max(key->len, 1));
-		memcpy((char *) r->id.data, key->data, key->len);
 		r->hash = key->hash;
 		r->partition = key->partition;
 		r->realslot = key->dbslot;
 		r->level = GetCurrentTransactionNestLevel();
 		r->saves = NULL;
+		r->marked = false;
 		PG_TRY();
 		{
 			kv_txn_begin_key(r, blind);
@@ -324,23 +342,30 @@ kv_txn_reset(void)
 {
 	kv_txn_records = NULL;		/* its memory goes with TopTransactionContext */
 	kv_txn_nkeys = 0;
-	kv_txn_locked = false;
+	kv_txn_committing = false;
 	kv_txn_commit_list = NULL;
 	kv_txn_commit_n = 0;
-	kv_txn_notify = NULL;
 }
 
-/* Order of records by partition, for taking their locks */
+/* The global marking order of records: partition, hash, key bytes */
 static int
 kv_txn_record_cmp(const void *a, const void *b)
 {
 	const KvTxnRecord *ra = *(KvTxnRecord *const *) a;
 	const KvTxnRecord *rb = *(KvTxnRecord *const *) b;
+	int			c;
 
-	return (ra->partition > rb->partition) - (ra->partition < rb->partition);
+	if (ra->partition != rb->partition)
+		return (ra->partition > rb->partition) - (ra->partition < rb->partition);
+	if (ra->hash != rb->hash)
+		return (ra->hash > rb->hash) - (ra->hash < rb->hash);
+	c = memcmp(ra->id.data, rb->id.data, Min(ra->id.len, rb->id.len));
+	if (c != 0)
+		return c;
+	return (ra->id.len > rb->id.len) - (ra->id.len < rb->id.len);
 }
 
-/* The records in partition order, in TopTransactionContext */
+/* The records in marking order, in TopTransactionContext */
 static KvTxnRecord **
 kv_txn_sorted(int *n)
 {
@@ -359,68 +384,98 @@ kv_txn_sorted(int *n)
 	return all;
 }
 
+/* Has K changed since the first write read it (base_*)?  e: K's entry now */
+static bool
+kv_txn_changed(KvTxnRecord *r, KvEntry *e, int64 now)
+{
+	if (!r->checked)
+		return false;
+	if (r->base_exists)
+		return e ? e->version != r->base_version :
+			!(r->base_expire_at != 0 && r->base_expire_at <= now);
+	return e != NULL;
+}
+
 /*
- * PRE_COMMIT: lock every record's partition (ascending) and check that no
- * key whose old value the transaction read has changed since; 40001 if one
- * has.  The locks stay held until XACT_EVENT_COMMIT.
+ * PRE_COMMIT: for each record in marking order, wait for other commits of
+ * the key, check it for conflicts (40001) and mark our shadow pending.
  */
 static void
 kv_txn_pre_commit(void)
 {
 	int64		now = KvNowMs();
-	int			last = -1;
 	int			i;
 
 	kv_txn_commit_list = kv_txn_sorted(&kv_txn_commit_n);
-	/* COMMIT must not allocate */
-	kv_txn_notify = MemoryContextAllocZero(TopTransactionContext,
-										   sizeof(bool) * Max(kv_txn_commit_n, 1));
-	kv_txn_locked = true;
-	for (i = 0; i < kv_txn_commit_n; i++)
-	{
-		KvTxnRecord *r = kv_txn_commit_list[i];
-
-		if (r->partition != last)
-		{
-			LWLockAcquire(KvShared->partitions[r->partition].lock, LW_EXCLUSIVE);
-			last = r->partition;
-		}
-	}
+	kv_txn_committing = true;
 	for (i = 0; i < kv_txn_commit_n; i++)
 	{
 		KvTxnRecord *r = kv_txn_commit_list[i];
 		KvKey		real;
 		KvKey		shadow;
 		KvEntry    *e;
-		bool		changed;
+		KvEntry    *sh;
 
-		if (!r->checked)
-			continue;
+		CHECK_FOR_INTERRUPTS();
 		kv_txn_keys(r, &real, &shadow);
-		e = KvLookup(&real, false, false);
-		if (r->base_exists)
-			changed = e ? e->version != r->base_version :
-				!(r->base_expire_at != 0 && r->base_expire_at <= now);
-		else
-			changed = (e != NULL);
-		if (changed)
+		KvLockPartition(&real, LW_EXCLUSIVE);
+		KvWaitPending(&real);
+		e = KvLookupNoWait(&real, false, false);
+		if (kv_txn_changed(r, e, now))
+		{
+			KvUnlockPartition(&real);
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to a concurrent change of cache key \"%.*s\"",
-							Min((int) r->id.len, 200), r->id.data),
-					 errdetail("Another session changed the key after this transaction first wrote it."),
+							pg_mbcliplen(r->id.data, (int) r->id.len, 200), r->id.data),
+					 errdetail("Another session wrote the key after this transaction first wrote it."),
 					 errhint("The transaction might succeed if retried.")));
+		}
+		r->seen_exists = (e != NULL);
+		r->seen_version = e ? e->version : 0;
+		sh = KvLookupNoWait(&shadow, true, false);
+		if (sh == NULL)
+		{
+			/* the transaction deletes K: a marker says so */
+			sh = KvEntryTryCreate(&shadow, KV_TYPE_STRING, 0, NULL);
+			if (sh == NULL)
+			{
+				KvUnlockPartition(&real);
+				KvOutOfMemory(KV_ENTRY_SIZE(shadow.len, 0));
+			}
+			sh->flags = KV_FLAG_DELETED;
+			KvEntryLink(&shadow, sh, NULL);
+		}
+		KvEntrySetPending(sh);
+		r->marked = true;
+		KvUnlockPartition(&real);
+	}
+}
+
+/* Wake the backends waiting for marks in the partitions of the records */
+static void
+kv_txn_wake(void)
+{
+	int			i;
+
+	for (i = 0; i < kv_txn_commit_n; i++)
+	{
+		int			p = kv_txn_commit_list[i]->partition;
+
+		if (kv_txn_commit_list[i]->marked &&
+			(i == 0 || p != kv_txn_commit_list[i - 1]->partition))
+			ConditionVariableBroadcast(&KvShared->partitions[p].pending_cv);
 	}
 }
 
 /*
- * COMMIT (after the commit record): install every shadow as its key, then
- * release the partitions.  Allocates nothing and cannot fail.
+ * COMMIT (after the commit record): each shadow replaces its key, or the
+ * key is deleted (a deleting transaction, an expired shadow, or a key that
+ * a non-waiting deletion changed since PRE_COMMIT).  Cannot fail.
  */
 static void
 kv_txn_commit(void)
 {
-	bool	   *notify = kv_txn_notify;
 	int			i;
 
 	for (i = 0; i < kv_txn_commit_n; i++)
@@ -430,53 +485,52 @@ kv_txn_commit(void)
 		KvKey		shadow;
 		KvEntry    *sh;
 		KvEntry    *old;
+		bool		changed;
+		bool		notify = false;
 
 		kv_txn_keys(r, &real, &shadow);
-		sh = KvLookup(&shadow, true, false);
-		old = KvLookup(&real, true, false);
-		if (sh)
+		KvLockPartition(&real, LW_EXCLUSIVE);
+		old = KvLookupNoWait(&real, false, false);
+		changed = (old != NULL) != r->seen_exists ||
+			(old && old->version != r->seen_version);
+		/* exclusive, to reclaim an expired entry before replacing it */
+		old = KvLookupNoWait(&real, true, false);
+		sh = KvLookupNoWait(&shadow, true, false);
+		if (sh && !(sh->flags & KV_FLAG_DELETED) && !changed)
 		{
-			notify[i] = (sh->type == KV_TYPE_LIST);
+			notify = (sh->type == KV_TYPE_LIST);
 			KvEntryRelabel(&shadow, sh, &real, old);
 		}
-		else if (old)
-			KvEntryDelete(&real, old);
-		kv_txn_free_saves(r, 0);
-	}
-	for (i = 0; i < kv_txn_commit_n; i++)
-	{
-		if (i == 0 || kv_txn_commit_list[i]->partition !=
-			kv_txn_commit_list[i - 1]->partition)
-			LWLockRelease(KvShared->partitions[kv_txn_commit_list[i]->partition].lock);
-	}
-	/* blocked pops wait on the real keys: wake them for new lists */
-	for (i = 0; i < kv_txn_commit_n; i++)
-	{
-		if (notify[i])
+		else
 		{
-			KvKey		real;
-			KvKey		shadow;
-
-			kv_txn_keys(kv_txn_commit_list[i], &real, &shadow);
-			KvBlockNotify(&real);
+			if (old)
+				KvEntryDelete(&real, old);
+			if (sh)
+				KvEntryDelete(&shadow, sh);
 		}
+		KvUnlockPartition(&real);
+		kv_txn_free_saves(r, 0);
+		/* blocked pops wait on the real key: wake them for a new list */
+		if (notify)
+			KvBlockNotify(&real);
 	}
+	kv_txn_wake();
 }
 
-/* ABORT: delete every shadow and saved copy; cannot fail */
+/* ABORT: delete every shadow (marked or not) and saved copy; cannot fail */
 static void
 kv_txn_abort(void)
 {
 	HASH_SEQ_STATUS status;
 	KvTxnRecord *r;
 
-	/* AbortTransaction has released any partition locks from PRE_COMMIT */
-	kv_txn_locked = false;
 	hash_seq_init(&status, kv_txn_records);
 	while ((r = hash_seq_search(&status)) != NULL)
 	{
 		kv_txn_set_shadow(r, NULL);
 		kv_txn_free_saves(r, 0);
+		if (r->marked)
+			ConditionVariableBroadcast(&KvShared->partitions[r->partition].pending_cv);
 	}
 }
 

@@ -49,6 +49,7 @@
 #include "postgres.h"
 
 #include "port/atomics.h"
+#include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 #include "utils/hsearch.h"
@@ -89,6 +90,8 @@
 
 /* KvEntry.flags */
 #define KV_FLAG_BINARY			0x01	/* string set from bytea: check encoding on get */
+#define KV_FLAG_PENDING			0x02	/* shadow being installed by a commit (kv_txn.c) */
+#define KV_FLAG_DELETED			0x04	/* shadow marker: the commit deletes the key */
 
 /* eviction policies (kvcache.eviction_policy) */
 typedef enum KvEvictionPolicy
@@ -163,6 +166,8 @@ typedef struct KvPartition
 	pg_atomic_uint64 hits[KV_MAX_DATABASES];
 	pg_atomic_uint64 misses[KV_MAX_DATABASES];
 	uint32		version_clock;	/* source of KvEntry.version values */
+	uint32		npending;		/* entries with KV_FLAG_PENDING */
+	ConditionVariable pending_cv;	/* broadcast when pending entries go */
 	char		pad[PG_CACHE_LINE_SIZE];
 } KvPartition;
 
@@ -276,6 +281,17 @@ extern KvEntry *KvLookup(KvKey *key, bool exclusive, bool count_stats);
 
 /* Like KvLookup but raises 42809 if the key exists with another type */
 extern KvEntry *KvLookupTyped(KvKey *key, int type, bool exclusive, bool count_stats);
+
+/*
+ * An exclusive KvLookup first waits while another backend's commit is
+ * installing the key (kv_txn.c): it releases the partition lock, sleeps
+ * (interruptibly) and takes the lock again, so callers look up before they
+ * change anything.  KvLookupNoWait never waits (for code that runs at
+ * commit); KvWaitPending is the wait alone.
+ */
+extern KvEntry *KvLookupNoWait(KvKey *key, bool exclusive, bool count_stats);
+extern void KvWaitPending(KvKey *key);
+extern void KvEntrySetPending(KvEntry *entry);
 
 /*
  * Allocation for entries and container nodes.  Caller holds the
