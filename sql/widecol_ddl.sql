@@ -216,6 +216,38 @@ SET client_min_messages = warning;
 DROP SCHEMA wcdrop CASCADE;
 RESET client_min_messages;
 
+-- the key index: one btree on (partition key..., sort key...), kept up to
+-- date for every row, protected from DROP INDEX, hidden from the planner,
+-- renamed with its table, and a CREATE INDEX that recreates it (a restored
+-- dump) is a no-op
+CREATE TABLE ki (tenant text, device int, ts int, seq int, v int)
+  USING widecol WITH (partition_key = 'tenant, device', sort_key = 'ts, seq');
+INSERT INTO ki SELECT 't' || g % 3, g % 5, g, g % 2, g FROM generate_series(1, 2000) g;
+SELECT i.indexrelid::regclass AS key_index, pg_get_indexdef(i.indexrelid) AS def,
+       d.refobjsubid AS protected_column
+  FROM pg_index i JOIN pg_depend d ON d.objid = i.indexrelid AND d.deptype = 'i'
+ WHERE i.indrelid = 'ki'::regclass;
+DROP INDEX ki_wckey;
+\echo :LAST_ERROR_SQLSTATE
+-- no ordinary index path uses it (widecol_keyscan tests the key scan)
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM ki WHERE tenant = 't1' AND device = 2 ORDER BY ts;
+RESET enable_seqscan;
+CREATE INDEX ki_wckey ON ki (tenant, device, ts, seq);
+CREATE INDEX ki_wckey ON ki (tenant, device);
+\echo :LAST_ERROR_SQLSTATE
+CREATE INDEX ki_user ON ki (tenant, device, ts, seq);
+ALTER INDEX ki_wckey RENAME TO ki_other;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE ki RENAME TO ki2;
+ALTER TABLE ki2 DROP COLUMN ts;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE ki2 DROP COLUMN tenant;
+\echo :LAST_ERROR_SQLSTATE
+\d ki2
+REINDEX INDEX ki2_wckey;
+DROP TABLE ki2;
+
 -- SET ACCESS METHOD to or from widecol is refused
 ALTER TABLE plain SET ACCESS METHOD widecol;
 \echo :LAST_ERROR_SQLSTATE

@@ -53,6 +53,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("widecol");
 	WcUtilityInit();
 	WcObjectAccessInit();
+	WcKeyIndexInit();
 }
 
 /* Raise 55000 unless widecol was preloaded */

@@ -20,6 +20,8 @@
  *					reloptions, resolution against the table's columns
  *	  wc_utility.c	ProcessUtility hook: statement frames, CREATE TABLE
  *					(AS) options, ALTER TABLE SET/RESET, SET ACCESS METHOD
+ *	  wc_keyindex.c	the key index: creation, protection, lookup, hiding
+ *					from the planner, dump and restore
  *	  wc_objaccess.c object_access_hook: new widecol tables, key column
  *					drops, type changes and renames
  *
@@ -36,6 +38,8 @@
 
 #include "postgres.h"
 
+#include "nodes/parsenodes.h"
+#include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
 #include "utils/memutils.h"
 #include "utils/relcache.h"
@@ -49,6 +53,7 @@
 #define WC_AM_NAME				"widecol"
 #define WC_OPT_PARTITION_KEY	"partition_key"
 #define WC_OPT_SORT_KEY			"sort_key"
+#define WC_KEY_INDEX_LABEL		"wckey"
 
 /* ----------------------------------------------------------------
  * Keys of a widecol table
@@ -66,6 +71,18 @@ typedef struct WcKeys
 	List	   *partition_key;
 	List	   *sort_key;
 } WcKeys;
+
+/*
+ * What the code needs to know about the keys of an open widecol table,
+ * cached in rd_amcache (wc_keyindex.c): the key index, whose columns are
+ * the npk partition key columns followed by the nsk sort key columns.
+ */
+typedef struct WcKeyInfo
+{
+	Oid			keyindex;		/* InvalidOid while there is none */
+	int			npk;
+	int			nsk;
+} WcKeyInfo;
 
 /* ----------------------------------------------------------------
  * Statement frames
@@ -134,6 +151,17 @@ extern WcFrame *wc_current_frame;
 extern void WcUtilityInit(void);
 extern bool WcStatementUsesWidecol(Node *parsetree);
 extern bool WcCurrentKeys(Oid relid, WcKeys *keys);
+
+/* wc_keyindex.c */
+extern const WcKeyInfo *WcGetKeyInfo(Relation rel);
+extern void WcCreateKeyIndex(Relation rel, const WcKeys *keys);
+extern void WcDropKeyIndex(Oid relid);
+extern bool WcSkipKeyIndexStmt(IndexStmt *stmt, Oid *adopt_relid);
+extern void WcAdoptKeyIndex(IndexStmt *stmt, Oid relid);
+extern Oid	WcCheckRename(RenameStmt *stmt);
+extern void WcRenameKeyIndex(Oid relid);
+extern IndexOptInfo *WcStashedKeyIndex(RelOptInfo *rel);
+extern void WcKeyIndexInit(void);
 
 /* wc_objaccess.c */
 extern void WcObjectAccessInit(void);
