@@ -229,9 +229,12 @@ SELECT i.indexrelid::regclass AS key_index, pg_get_indexdef(i.indexrelid) AS def
  WHERE i.indrelid = 'ki'::regclass;
 DROP INDEX ki_wckey;
 \echo :LAST_ERROR_SQLSTATE
--- no ordinary index path uses it (widecol_keyscan tests the key scan)
+-- no ordinary index path uses it; only the keyscan does (widecol_keyscan)
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT * FROM ki WHERE tenant = 't1' AND device = 2 ORDER BY ts;
+SET widecol.enable_keyscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM ki WHERE tenant = 't1' AND device = 2 ORDER BY ts;
+RESET widecol.enable_keyscan;
 RESET enable_seqscan;
 CREATE INDEX ki_wckey ON ki (tenant, device, ts, seq);
 CREATE INDEX ki_wckey ON ki (tenant, device);

@@ -90,6 +90,14 @@ typedef struct WcStash
 
 static List *wc_stash = NIL;
 
+/*
+ * True inside a planner call.  get_relation_info also runs outside one
+ * (CLUSTER's plan_cluster_use_sort, parallel index builds); the key index
+ * is hidden there too, but nothing is stashed, because the stash would
+ * outlive the memory it lives in.
+ */
+static bool wc_in_planner = false;
+
 /* Key index of relid per pg_depend, or InvalidOid */
 static Oid
 wc_find_key_index(Oid relid)
@@ -405,11 +413,14 @@ wc_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 
 		if (index->indexoid == keyindex)
 		{
-			WcStash    *entry = palloc(sizeof(WcStash));
+			if (wc_in_planner)
+			{
+				WcStash    *entry = palloc(sizeof(WcStash));
 
-			entry->rel = rel;
-			entry->index = index;
-			wc_stash = lappend(wc_stash, entry);
+				entry->rel = rel;
+				entry->index = index;
+				wc_stash = lappend(wc_stash, entry);
+			}
 			rel->indexlist = foreach_delete_current(rel->indexlist, lc);
 			break;
 		}
@@ -422,9 +433,11 @@ wc_planner(Query *parse, const char *query_string, int cursorOptions,
 		   ParamListInfo boundParams)
 {
 	List	   *saved = wc_stash;
+	bool		saved_in_planner = wc_in_planner;
 	PlannedStmt *result;
 
 	wc_stash = NIL;
+	wc_in_planner = true;
 	PG_TRY();
 	{
 		if (prev_planner_hook)
@@ -437,6 +450,7 @@ wc_planner(Query *parse, const char *query_string, int cursorOptions,
 	PG_FINALLY();
 	{
 		wc_stash = saved;
+		wc_in_planner = saved_in_planner;
 	}
 	PG_END_TRY();
 	return result;

@@ -22,6 +22,8 @@
  *					(AS) options, ALTER TABLE SET/RESET, SET ACCESS METHOD
  *	  wc_keyindex.c	the key index: creation, protection, lookup, hiding
  *					from the planner, dump and restore
+ *	  wc_customscan.c keyscan paths and plans (planner side)
+ *	  wc_keyscan.c	keyscan execution and EXPLAIN (executor side)
  *	  wc_objaccess.c object_access_hook: new widecol tables, key column
  *					drops, type changes and renames
  *
@@ -38,6 +40,7 @@
 
 #include "postgres.h"
 
+#include "nodes/extensible.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
@@ -54,6 +57,11 @@
 #define WC_OPT_PARTITION_KEY	"partition_key"
 #define WC_OPT_SORT_KEY			"sort_key"
 #define WC_KEY_INDEX_LABEL		"wckey"
+#define WC_KEYSCAN_NAME			"WidecolKeyScan"
+
+/* Scan direction in a keyscan plan's custom_private */
+#define WC_KEYSCAN_FORWARD		0
+#define WC_KEYSCAN_BACKWARD		1
 
 /* ----------------------------------------------------------------
  * Keys of a widecol table
@@ -121,6 +129,7 @@ typedef struct WcFrame
 
 /* wc_init.c */
 extern bool wc_preloaded;
+extern bool wc_enable_keyscan;
 extern void WcCheckPreloaded(void);
 
 /* wc_tableam.c */
@@ -162,6 +171,13 @@ extern Oid	WcCheckRename(RenameStmt *stmt);
 extern void WcRenameKeyIndex(Oid relid);
 extern IndexOptInfo *WcStashedKeyIndex(RelOptInfo *rel);
 extern void WcKeyIndexInit(void);
+
+/* wc_customscan.c */
+extern void WcCustomScanInit(void);
+
+/* wc_keyscan.c */
+extern const CustomScanMethods wc_keyscan_scan_methods;
+extern void WcKeyScanInit(void);
 
 /* wc_objaccess.c */
 extern void WcObjectAccessInit(void);
