@@ -250,6 +250,30 @@ ALTER TABLE ki2 DROP COLUMN tenant;
 \d ki2
 REINDEX INDEX ki2_wckey;
 DROP TABLE ki2;
+-- a partitioned index never takes the key index of a widecol partition as
+-- its partition (it could not be dropped again); one created before the
+-- partition gets its own index there
+CREATE TABLE kparent (org text, ts int, v int) PARTITION BY RANGE (ts);
+CREATE TABLE kpart1 PARTITION OF kparent FOR VALUES FROM (0) TO (100)
+  USING widecol WITH (partition_key = 'org', sort_key = 'ts');
+CREATE INDEX kparent_ts ON kparent (org, ts);
+\echo :LAST_ERROR_SQLSTATE
+CREATE INDEX kparent_v ON kparent (org, v);
+CREATE INDEX kparent_only ON ONLY kparent (org, ts);
+ALTER INDEX kparent_only ATTACH PARTITION kpart1_wckey;
+\echo :LAST_ERROR_SQLSTATE
+DROP INDEX kparent_only;
+CREATE TABLE kparent2 (org text, ts int, v int) PARTITION BY RANGE (ts);
+CREATE INDEX kparent2_ts ON kparent2 (org, ts);
+CREATE TABLE kpart2 (org text, ts int, v int) USING widecol WITH (partition_key = 'org', sort_key = 'ts');
+ALTER TABLE kparent2 ATTACH PARTITION kpart2 FOR VALUES FROM (0) TO (100);
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE kpart3 PARTITION OF kparent2 FOR VALUES FROM (100) TO (200)
+  USING widecol WITH (partition_key = 'org', sort_key = 'ts');
+\d kpart3
+DROP INDEX kparent2_ts;
+\d kpart3
+DROP TABLE kparent, kparent2, kpart2;
 
 -- SET ACCESS METHOD to or from widecol is refused
 ALTER TABLE plain SET ACCESS METHOD widecol;

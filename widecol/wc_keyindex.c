@@ -32,6 +32,11 @@
  *	  RENAME of the table	the key index follows (<newname>_wckey), so that
  *							dumps always name it after its table;
  *	  RENAME of the index	refused (0A000);
+ *	  partitioned indexes	PostgreSQL attaches a matching index of a
+ *							partition to a new partitioned index (CREATE
+ *							INDEX on the parent, ATTACH PARTITION); the key
+ *							index may not become one (0A000, checked after
+ *							the statement);
  *	  pg_dump				dumps it as a plain CREATE INDEX.  On restore
  *							the CREATE TABLE hook has created it already,
  *							so a CREATE INDEX with its name and exactly its
@@ -64,6 +69,8 @@
 #include "catalog/index.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_depend.h"
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
@@ -367,6 +374,86 @@ WcRenameKeyIndex(Oid relid)
 								 get_rel_namespace(relid), false);
 	RenameRelationInternal(indexoid, newname, true, true);
 	CommandCounterIncrement();
+}
+
+/* Refuse if the key index of widecol table relid is a partition of an index */
+static void
+wc_check_not_attached(Oid relid)
+{
+	Oid			keyindex;
+
+	if (!WcRelidIsWidecol(relid))
+		return;
+	keyindex = wc_find_key_index(relid);
+	if (!OidIsValid(keyindex) || !has_superclass(keyindex))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("key index \"%s\" of widecol table \"%s\" cannot become a partition of index \"%s\"",
+					get_rel_name(keyindex), get_rel_name(relid),
+					get_rel_name(get_partition_parent(keyindex, true))),
+			 errdetail("The partitioned index has exactly the key index's definition, so PostgreSQL would use the key index as its partition."),
+			 errhint("Index the partitioned table on other columns, or create the partitioned index before creating its widecol partitions.")));
+}
+
+/*
+ * Post-step of CREATE INDEX and ALTER TABLE/INDEX ... ATTACH PARTITION:
+ * PostgreSQL attaches an existing index of a partition that matches a
+ * partitioned index, and the key index may match.  Attached, it could not
+ * be dropped with its parent (its INTERNAL dependency would turn the drop
+ * into a drop of the key column), so the statement is refused instead.
+ */
+void
+WcCheckKeyIndexAttach(Node *parsetree)
+{
+	RangeVar   *target = NULL;
+	List	   *attached = NIL;
+	ListCell   *lc;
+
+	if (IsA(parsetree, IndexStmt))
+		target = ((IndexStmt *) parsetree)->relation;
+	else if (IsA(parsetree, AlterTableStmt))
+	{
+		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
+
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+			if (cmd->subtype == AT_AttachPartition)
+				attached = lappend(attached, ((PartitionCmd *) cmd->def)->name);
+		}
+		if (attached != NIL)
+			target = stmt->relation;
+	}
+	if (target == NULL)
+		return;
+
+	foreach(lc, attached)
+	{
+		Oid			relid = RangeVarGetRelid(lfirst(lc), NoLock, true);
+
+		/* ALTER INDEX ... ATTACH PARTITION names the partition's index */
+		if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_INDEX)
+			relid = IndexGetRelation(relid, true);
+		if (OidIsValid(relid))
+		{
+			ListCell   *lr;
+
+			foreach(lr, find_all_inheritors(relid, NoLock, NULL))
+				wc_check_not_attached(lfirst_oid(lr));
+		}
+	}
+	if (attached == NIL)
+	{
+		Oid			relid = RangeVarGetRelid(target, NoLock, true);
+
+		if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		{
+			foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+				wc_check_not_attached(lfirst_oid(lc));
+		}
+	}
 }
 
 /* The key index removed from rel by the planner hook, or NULL */

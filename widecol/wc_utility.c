@@ -621,6 +621,7 @@ wc_process_utility(PlannedStmt *pstmt, const char *queryString,
 		WcAdoptKeyIndex((IndexStmt *) parsetree, st.adopt_relid);
 	if (OidIsValid(st.rename_relid))
 		WcRenameKeyIndex(st.rename_relid);
+	WcCheckKeyIndexAttach(parsetree);
 }
 
 /* Install the ProcessUtility hook (from _PG_init) */

@@ -169,6 +169,7 @@ extern bool WcSkipKeyIndexStmt(IndexStmt *stmt, Oid *adopt_relid);
 extern void WcAdoptKeyIndex(IndexStmt *stmt, Oid relid);
 extern Oid	WcCheckRename(RenameStmt *stmt);
 extern void WcRenameKeyIndex(Oid relid);
+extern void WcCheckKeyIndexAttach(Node *parsetree);
 extern IndexOptInfo *WcStashedKeyIndex(RelOptInfo *rel);
 extern void WcKeyIndexInit(void);
 
