@@ -56,10 +56,13 @@ EXPLAIN (COSTS OFF) SELECT * FROM ev WHERE user_id > 5 ORDER BY user_id, ts;
 EXPLAIN (COSTS OFF) SELECT * FROM ev WHERE ts > '2026-01-02' ORDER BY ts;
 EXPLAIN (COSTS OFF) SELECT * FROM ev WHERE user_id IS NULL ORDER BY ts;
 EXPLAIN (COSTS OFF) SELECT * FROM ev WHERE user_id = 5 OR user_id = 6;
--- widecol.enable_keyscan
+-- widecol.enable_keyscan switches it; enable_indexscan does not
 SET widecol.enable_keyscan = off;
 EXPLAIN (COSTS OFF) SELECT * FROM ev WHERE user_id = 5 ORDER BY ts;
 RESET widecol.enable_keyscan;
+SET enable_indexscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM ev WHERE user_id = 5 ORDER BY ts;
+RESET enable_indexscan;
 
 -- the answers of the same forms, against heap (NULL keys included)
 SELECT (SELECT array_agg(x) FROM (SELECT * FROM ev WHERE user_id = 5 ORDER BY ts) x) =
@@ -299,6 +302,13 @@ SELECT (SELECT count(*) FROM (SELECT * FROM ev EXCEPT ALL SELECT * FROM hp) a) A
        (SELECT count(*) FROM ev WHERE user_id = 13) AS moved;
 SELECT (SELECT array_agg(x) FROM (SELECT * FROM ev WHERE user_id = 13 ORDER BY ts DESC) x) =
        (SELECT array_agg(x) FROM (SELECT * FROM hp WHERE user_id = 13 ORDER BY ts DESC) x) AS after_dml_same;
+
+-- the keyscan runs in a parallel worker too (it is not parallel-aware)
+SET force_parallel_mode = on;
+EXPLAIN (COSTS OFF) SELECT id, ts FROM ev WHERE user_id = 13 ORDER BY ts DESC LIMIT 3;
+SELECT (SELECT array_agg(x) FROM (SELECT * FROM ev WHERE user_id = 13 ORDER BY ts DESC LIMIT 20) x) =
+       (SELECT array_agg(x) FROM (SELECT * FROM hp WHERE user_id = 13 ORDER BY ts DESC LIMIT 20) x) AS in_worker_same;
+RESET force_parallel_mode;
 
 -- partitions of a partitioned table each get a keyscan, merged in order
 CREATE TABLE pev (region text, user_id int, ts int, v int) PARTITION BY LIST (region);

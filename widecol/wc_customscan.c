@@ -29,7 +29,9 @@
  * IndexPath's cost from cost_index() is used unchanged.  An unselective
  * partition therefore loses to a Seq Scan and a more selective user index
  * wins, while ORDER BY sk LIMIT n takes the ordered path on its low
- * startup cost.
+ * startup cost.  cost_index() adds disable_cost when enable_indexscan is
+ * off; it is taken out again, because widecol.enable_keyscan is the
+ * keyscan's switch.
  *
  * No CUSTOMPATH_SUPPORT_BACKWARD_SCAN / MARK_RESTORE: the planner puts a
  * Material node under scroll cursors and merge joins that need them.  The
@@ -52,6 +54,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "nodes/extensible.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
@@ -201,6 +204,12 @@ wc_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		cpath->path.rows = ipath->path.rows;
 		cpath->path.startup_cost = ipath->path.startup_cost;
 		cpath->path.total_cost = ipath->path.total_cost;
+		/* widecol.enable_keyscan, not enable_indexscan, governs keyscans */
+		if (!enable_indexscan)
+		{
+			cpath->path.startup_cost -= disable_cost;
+			cpath->path.total_cost -= disable_cost;
+		}
 		cpath->path.pathkeys = ipath->path.pathkeys;
 		cpath->flags = 0;
 		cpath->custom_paths = NIL;

@@ -31,9 +31,11 @@
  * conditions on sort key columns (Sort Key Range) and the direction; with
  * ANALYZE the rows fetched through the index, split by TID class: delta
  * TIDs (heap line pointers, offsets up to MaxHeapTuplesPerPage) and cold
- * TIDs (offsets above, DESIGN.md 2.3).  Counters of cold blocks read or
- * skipped are not shown: every index entry is a row entry, so there are no
- * block-level decisions to count.
+ * TIDs (offsets above, DESIGN.md 2.3).  They are left out when parallel
+ * workers ran the scan (the node is not parallel-aware but can run under
+ * Gather), because their counters stay in the workers.  Counters of cold
+ * blocks read or skipped are not shown: every index entry is a row entry,
+ * so there are no block-level decisions to count.
  *
  * Locking: the key index is opened with AccessShareLock for the scan, as
  * an IndexScan opens its index; the table is locked by the executor.
@@ -383,7 +385,8 @@ wc_keyscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	ExplainPropertyText("Scan Direction",
 						ScanDirectionIsBackward(ks->direction) ? "Backward" : "Forward",
 						es);
-	if (es->analyze)
+	/* counters live in the process that ran the scan: none from workers */
+	if (es->analyze && node->ss.ps.worker_instrument == NULL)
 	{
 		ExplainPropertyInteger("Delta Rows", NULL, (int64) ks->delta_rows, es);
 		ExplainPropertyInteger("Cold Rows", NULL, (int64) ks->cold_rows, es);
