@@ -249,6 +249,11 @@ ALTER TABLE ki2 DROP COLUMN tenant;
 \echo :LAST_ERROR_SQLSTATE
 \d ki2
 REINDEX INDEX ki2_wckey;
+-- REINDEX CONCURRENTLY swaps in a new index, which keeps the protection
+REINDEX INDEX CONCURRENTLY ki2_wckey;
+SELECT i.indexrelid::regclass AS key_index, d.refobjsubid AS protected_column
+  FROM pg_index i JOIN pg_depend d ON d.objid = i.indexrelid AND d.deptype = 'i'
+ WHERE i.indrelid = 'ki2'::regclass;
 DROP TABLE ki2;
 -- a partitioned index never takes the key index of a widecol partition as
 -- its partition (it could not be dropped again); one created before the
