@@ -216,6 +216,70 @@ SET client_min_messages = warning;
 DROP SCHEMA wcdrop CASCADE;
 RESET client_min_messages;
 
+-- the key index: one btree on (partition key..., sort key...), kept up to
+-- date for every row, protected from DROP INDEX, hidden from the planner,
+-- renamed with its table, and a CREATE INDEX that recreates it (a restored
+-- dump) is a no-op
+CREATE TABLE ki (tenant text, device int, ts int, seq int, v int)
+  USING widecol WITH (partition_key = 'tenant, device', sort_key = 'ts, seq');
+INSERT INTO ki SELECT 't' || g % 3, g % 5, g, g % 2, g FROM generate_series(1, 2000) g;
+SELECT i.indexrelid::regclass AS key_index, pg_get_indexdef(i.indexrelid) AS def,
+       d.refobjsubid AS protected_column
+  FROM pg_index i JOIN pg_depend d ON d.objid = i.indexrelid AND d.deptype = 'i'
+ WHERE i.indrelid = 'ki'::regclass;
+DROP INDEX ki_wckey;
+\echo :LAST_ERROR_SQLSTATE
+-- no ordinary index path uses it; only the keyscan does (widecol_keyscan)
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM ki WHERE tenant = 't1' AND device = 2 ORDER BY ts;
+SET widecol.enable_keyscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM ki WHERE tenant = 't1' AND device = 2 ORDER BY ts;
+RESET widecol.enable_keyscan;
+RESET enable_seqscan;
+CREATE INDEX ki_wckey ON ki (tenant, device, ts, seq);
+CREATE INDEX ki_wckey ON ki (tenant, device);
+\echo :LAST_ERROR_SQLSTATE
+CREATE INDEX ki_user ON ki (tenant, device, ts, seq);
+ALTER INDEX ki_wckey RENAME TO ki_other;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE ki RENAME TO ki2;
+ALTER TABLE ki2 DROP COLUMN ts;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE ki2 DROP COLUMN tenant;
+\echo :LAST_ERROR_SQLSTATE
+\d ki2
+REINDEX INDEX ki2_wckey;
+-- REINDEX CONCURRENTLY swaps in a new index, which keeps the protection
+REINDEX INDEX CONCURRENTLY ki2_wckey;
+SELECT i.indexrelid::regclass AS key_index, d.refobjsubid AS protected_column
+  FROM pg_index i JOIN pg_depend d ON d.objid = i.indexrelid AND d.deptype = 'i'
+ WHERE i.indrelid = 'ki2'::regclass;
+DROP TABLE ki2;
+-- a partitioned index never takes the key index of a widecol partition as
+-- its partition (it could not be dropped again); one created before the
+-- partition gets its own index there
+CREATE TABLE kparent (org text, ts int, v int) PARTITION BY RANGE (ts);
+CREATE TABLE kpart1 PARTITION OF kparent FOR VALUES FROM (0) TO (100)
+  USING widecol WITH (partition_key = 'org', sort_key = 'ts');
+CREATE INDEX kparent_ts ON kparent (org, ts);
+\echo :LAST_ERROR_SQLSTATE
+CREATE INDEX kparent_v ON kparent (org, v);
+CREATE INDEX kparent_only ON ONLY kparent (org, ts);
+ALTER INDEX kparent_only ATTACH PARTITION kpart1_wckey;
+\echo :LAST_ERROR_SQLSTATE
+DROP INDEX kparent_only;
+CREATE TABLE kparent2 (org text, ts int, v int) PARTITION BY RANGE (ts);
+CREATE INDEX kparent2_ts ON kparent2 (org, ts);
+CREATE TABLE kpart2 (org text, ts int, v int) USING widecol WITH (partition_key = 'org', sort_key = 'ts');
+ALTER TABLE kparent2 ATTACH PARTITION kpart2 FOR VALUES FROM (0) TO (100);
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE kpart3 PARTITION OF kparent2 FOR VALUES FROM (100) TO (200)
+  USING widecol WITH (partition_key = 'org', sort_key = 'ts');
+\d kpart3
+DROP INDEX kparent2_ts;
+\d kpart3
+DROP TABLE kparent, kparent2, kpart2;
+
 -- SET ACCESS METHOD to or from widecol is refused
 ALTER TABLE plain SET ACCESS METHOD widecol;
 \echo :LAST_ERROR_SQLSTATE

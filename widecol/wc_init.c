@@ -20,7 +20,8 @@
  *		Core would otherwise reject the options first with a confusing
  *		"unrecognized parameter", before any widecol code runs.
  *
- * There is no shared memory and no lock of our own.
+ * GUCs: widecol.enable_keyscan (USERSET, default on).  There is no shared
+ * memory and no lock of our own.
  *
  * widecol/wc_init.c
  *
@@ -40,6 +41,9 @@ PG_MODULE_MAGIC;
 /* True when loaded through shared_preload_libraries (hooks installed) */
 bool		wc_preloaded = false;
 
+/* widecol.enable_keyscan: the planner may use WidecolKeyScan paths */
+bool		wc_enable_keyscan = true;
+
 void		_PG_init(void);
 
 /* Module load: install the hooks, but only when preloading */
@@ -50,9 +54,18 @@ _PG_init(void)
 		return;
 
 	wc_preloaded = true;
+	DefineCustomBoolVariable("widecol.enable_keyscan",
+							 "Enables the planner's use of widecol key scans.",
+							 "A key scan reads the rows of the partitions a query fixes "
+							 "in sort key order through the table's key index.",
+							 &wc_enable_keyscan, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("widecol");
 	WcUtilityInit();
 	WcObjectAccessInit();
+	WcKeyIndexInit();
+	WcCustomScanInit();
+	WcKeyScanInit();
 }
 
 /* Raise 55000 unless widecol was preloaded */

@@ -25,6 +25,11 @@
  *	  3. ALTER TABLE SET/RESET on a widecol table: store the merged keys;
  *	  4. a renamed key column: rewrite the name in the stored keys.
  *
+ * The key index (wc_keyindex.c) is created with the keys in step 2 and
+ * recreated when step 3 changes them; a renamed widecol table renames it;
+ * a CREATE INDEX that recreates an existing key index (a restored dump) is
+ * skipped with a NOTICE.
+ *
  * ALTER TABLE SET/RESET: core merges the new options with the stored ones
  * and validates the result, which would fail on our stored keys.  So before
  * core runs, the stored keys are removed from pg_class (and kept in the
@@ -49,6 +54,8 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
 #include "commands/tablecmds.h"
 #include "executor/tuptable.h"
 #include "nodes/parsenodes.h"
@@ -75,6 +82,8 @@ typedef struct WcStmtState
 	bool		alter_keys_given;	/* ALTER SET/RESET named our options */
 	WcKeys		alter_oldkeys;
 	WcKeys		alter_newkeys;
+	Oid			adopt_relid;	/* binary upgrade: CREATE INDEX of a key index */
+	Oid			rename_relid;	/* widecol table being renamed */
 } WcStmtState;
 
 /* True if a table created with access method am (NULL: default) is ours */
@@ -340,6 +349,53 @@ wc_prepare_alter(AlterTableStmt *stmt, WcStmtState *st, WcFrame *frame)
 	WcStoreKeys(relid, NULL);
 }
 
+/*
+ * Pre-step of ALTER TABLE: refuse dropping a key column of the table or of
+ * a widecol table inheriting the column, with the same error the object
+ * access hook raises for indirect drops.  Checking first matters because
+ * core's dependency walk would otherwise fail with a confusing 2BP01 (the
+ * key index depends INTERNAL on the first key column, wc_keyindex.c).  No
+ * lock is taken: core locks and the object access hook stays the guard.
+ */
+static void
+wc_check_drop_columns(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+	ListCell   *lr;
+	Oid			relid = InvalidOid;
+	List	   *rels = NIL;
+
+	if (stmt->objtype != OBJECT_TABLE)
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (cmd->subtype != AT_DropColumn || cmd->name == NULL)
+			continue;
+		if (!OidIsValid(relid))
+		{
+			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+			if (!OidIsValid(relid))
+				return;
+			rels = stmt->relation->inh ?
+				find_all_inheritors(relid, NoLock, NULL) : list_make1_oid(relid);
+		}
+		foreach(lr, rels)
+		{
+			Oid			child = lfirst_oid(lr);
+			WcKeys		keys;
+
+			if (WcRelidIsWidecol(child) && WcCurrentKeys(child, &keys) &&
+				WcKeysContain(&keys, cmd->name))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot drop key column \"%s\" of widecol table \"%s\"",
+								cmd->name, get_rel_name(child))));
+		}
+	}
+}
+
 /* True if rel has no row visible to a fresh snapshot */
 static bool
 wc_table_is_empty(Relation rel)
@@ -371,8 +427,9 @@ wc_define_keys(Oid relid, const WcStmtState *st)
 	/* the creator holds AccessExclusiveLock */
 	rel = table_open(relid, NoLock);
 	WcResolveKeys(rel, &keys);
-	table_close(rel, NoLock);
 	WcStoreKeys(relid, &keys);
+	WcCreateKeyIndex(rel, &keys);
+	table_close(rel, NoLock);
 }
 
 /* Post-step of ALTER TABLE SET/RESET: store the (possibly new) keys */
@@ -380,22 +437,31 @@ static void
 wc_finish_alter(const WcStmtState *st)
 {
 	WcKeys		keys = st->alter_newkeys;
-	Relation	rel;
+	Relation	rel = NULL;
+	bool		changed = false;
 
 	if (st->alter_keys_given)
 	{
 		/* the pre-step took AccessExclusiveLock */
 		rel = table_open(st->alter_relid, NoLock);
 		WcResolveKeys(rel, &keys);
-		if (!WcKeysEqual(&keys, &st->alter_oldkeys) && !wc_table_is_empty(rel))
+		changed = !WcKeysEqual(&keys, &st->alter_oldkeys);
+		if (changed && !wc_table_is_empty(rel))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("cannot change the key of widecol table \"%s\" because it contains rows",
 							RelationGetRelationName(rel)),
 					 errhint("Create a new table with the new key and copy the rows with INSERT ... SELECT.")));
-		table_close(rel, NoLock);
 	}
 	WcStoreKeys(st->alter_relid, &keys);
+	if (changed)
+	{
+		/* a new key needs a new key index (the table is empty) */
+		WcDropKeyIndex(st->alter_relid);
+		WcCreateKeyIndex(rel, &keys);
+	}
+	if (rel != NULL)
+		table_close(rel, NoLock);
 }
 
 /* Act on what happened during the statement (see the file header) */
@@ -533,7 +599,16 @@ wc_process_utility(PlannedStmt *pstmt, const char *queryString,
 				break;
 			}
 		case T_AlterTableStmt:
+			wc_check_drop_columns((AlterTableStmt *) parsetree);
 			wc_prepare_alter((AlterTableStmt *) parsetree, &st, &frame);
+			break;
+		case T_IndexStmt:
+			/* a dumped CREATE INDEX of an existing key index does nothing */
+			if (WcSkipKeyIndexStmt((IndexStmt *) parsetree, &st.adopt_relid))
+				return;
+			break;
+		case T_RenameStmt:
+			st.rename_relid = WcCheckRename((RenameStmt *) parsetree);
 			break;
 		default:
 			break;
@@ -542,6 +617,11 @@ wc_process_utility(PlannedStmt *pstmt, const char *queryString,
 	wc_run_in_frame(&frame, pstmt, queryString, readOnlyTree, context,
 					params, queryEnv, dest, qc);
 	wc_finish_statement(&frame, &st);
+	if (OidIsValid(st.adopt_relid))
+		WcAdoptKeyIndex((IndexStmt *) parsetree, st.adopt_relid);
+	if (OidIsValid(st.rename_relid))
+		WcRenameKeyIndex(st.rename_relid);
+	WcCheckKeyIndexAttach(parsetree);
 }
 
 /* Install the ProcessUtility hook (from _PG_init) */

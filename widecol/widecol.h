@@ -20,6 +20,10 @@
  *					reloptions, resolution against the table's columns
  *	  wc_utility.c	ProcessUtility hook: statement frames, CREATE TABLE
  *					(AS) options, ALTER TABLE SET/RESET, SET ACCESS METHOD
+ *	  wc_keyindex.c	the key index: creation, protection, lookup, hiding
+ *					from the planner, dump and restore
+ *	  wc_customscan.c keyscan paths and plans (planner side)
+ *	  wc_keyscan.c	keyscan execution and EXPLAIN (executor side)
  *	  wc_objaccess.c object_access_hook: new widecol tables, key column
  *					drops, type changes and renames
  *
@@ -36,6 +40,9 @@
 
 #include "postgres.h"
 
+#include "nodes/extensible.h"
+#include "nodes/parsenodes.h"
+#include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
 #include "utils/memutils.h"
 #include "utils/relcache.h"
@@ -49,6 +56,12 @@
 #define WC_AM_NAME				"widecol"
 #define WC_OPT_PARTITION_KEY	"partition_key"
 #define WC_OPT_SORT_KEY			"sort_key"
+#define WC_KEY_INDEX_LABEL		"wckey"
+#define WC_KEYSCAN_NAME			"WidecolKeyScan"
+
+/* Scan direction in a keyscan plan's custom_private */
+#define WC_KEYSCAN_FORWARD		0
+#define WC_KEYSCAN_BACKWARD		1
 
 /* ----------------------------------------------------------------
  * Keys of a widecol table
@@ -66,6 +79,18 @@ typedef struct WcKeys
 	List	   *partition_key;
 	List	   *sort_key;
 } WcKeys;
+
+/*
+ * What the code needs to know about the keys of an open widecol table,
+ * cached in rd_amcache (wc_keyindex.c): the key index, whose columns are
+ * the npk partition key columns followed by the nsk sort key columns.
+ */
+typedef struct WcKeyInfo
+{
+	Oid			keyindex;		/* InvalidOid while there is none */
+	int			npk;
+	int			nsk;
+} WcKeyInfo;
 
 /* ----------------------------------------------------------------
  * Statement frames
@@ -104,6 +129,7 @@ typedef struct WcFrame
 
 /* wc_init.c */
 extern bool wc_preloaded;
+extern bool wc_enable_keyscan;
 extern void WcCheckPreloaded(void);
 
 /* wc_tableam.c */
@@ -134,6 +160,25 @@ extern WcFrame *wc_current_frame;
 extern void WcUtilityInit(void);
 extern bool WcStatementUsesWidecol(Node *parsetree);
 extern bool WcCurrentKeys(Oid relid, WcKeys *keys);
+
+/* wc_keyindex.c */
+extern const WcKeyInfo *WcGetKeyInfo(Relation rel);
+extern void WcCreateKeyIndex(Relation rel, const WcKeys *keys);
+extern void WcDropKeyIndex(Oid relid);
+extern bool WcSkipKeyIndexStmt(IndexStmt *stmt, Oid *adopt_relid);
+extern void WcAdoptKeyIndex(IndexStmt *stmt, Oid relid);
+extern Oid	WcCheckRename(RenameStmt *stmt);
+extern void WcRenameKeyIndex(Oid relid);
+extern void WcCheckKeyIndexAttach(Node *parsetree);
+extern IndexOptInfo *WcStashedKeyIndex(RelOptInfo *rel);
+extern void WcKeyIndexInit(void);
+
+/* wc_customscan.c */
+extern void WcCustomScanInit(void);
+
+/* wc_keyscan.c */
+extern const CustomScanMethods wc_keyscan_scan_methods;
+extern void WcKeyScanInit(void);
 
 /* wc_objaccess.c */
 extern void WcObjectAccessInit(void);

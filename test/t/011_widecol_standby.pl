@@ -67,12 +67,18 @@ my @queries = (
 	q{SELECT count(*), sum(c), sum(d), md5(string_agg(aa || ':' || c, ',' ORDER BY c)) FROM ev2},
 	q{SELECT k, v FROM ev3 ORDER BY k},
 	q{SELECT relid, partition_key, sort_key, total_bytes FROM widecol.tables ORDER BY relid::text},
+	q{SET enable_seqscan = off; SET enable_indexscan = off; SET enable_bitmapscan = off;
+	  EXPLAIN (COSTS OFF) SELECT id FROM ev WHERE user_id = 42 ORDER BY ts DESC LIMIT 5;
+	  SELECT string_agg(id::text, ',') FROM (SELECT id FROM ev WHERE user_id = 42 ORDER BY ts DESC LIMIT 5) x;
+	  SELECT string_agg(id::text, ',') FROM (SELECT id FROM ev WHERE user_id = 1042 AND ts < '2026-01-03' ORDER BY ts) x},
 );
 for my $q (@queries)
 {
 	is($standby->safe_psql('postgres', $q), $primary->safe_psql('postgres', $q),
 		"standby answers like the primary: $q");
 }
+like($standby->safe_psql('postgres', $queries[-1]), qr/Custom Scan \(WidecolKeyScan\) on ev/,
+	'the standby reads through the key index (keyscan)');
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'standby is in recovery');
 is($primary->safe_psql('postgres', 'SHOW wal_consistency_checking'), 'all',
 	'every record carried page images to check');

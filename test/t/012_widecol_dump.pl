@@ -51,6 +51,8 @@ like($sql, qr/WITH \(fillfactor='80', partition_key=user_id, sort_key=ts\)/, 'op
 like($sql, qr/WITH \(partition_key='"UserId"', sort_key='"select"'\)/,
 	'quoted key names are dumped as string literals');
 like($sql, qr/WITH \(partition_key=id\)/, 'keys taken from a primary key are dumped explicitly');
+like($sql, qr/CREATE INDEX events_wckey ON public\.events USING btree \(user_id, ts\);/,
+	'the key index is dumped as a plain CREATE INDEX');
 
 $node->command_ok([ 'pg_dump', '-Fc', '-f', "$tmp/src.dump", '-d', $node->connstr('src') ],
 	'custom-format dump');
@@ -67,6 +69,23 @@ is($node->safe_psql('dst', $catalog), $node->safe_psql('src', $catalog),
 	'relations, access methods and options match');
 my $view = q{SELECT relid, partition_key, sort_key FROM widecol.tables ORDER BY relid::text};
 is($node->safe_psql('dst', $view), $node->safe_psql('src', $view), 'widecol.tables matches');
+
+# each restored widecol table has one protected key index, created by
+# CREATE TABLE; the dumped CREATE INDEX of it did nothing
+my $keyindexes = q{
+	SELECT i.indrelid::regclass, i.indexrelid::regclass, pg_get_indexdef(i.indexrelid)
+	  FROM pg_index i JOIN pg_depend d ON d.objid = i.indexrelid AND d.deptype = 'i'
+	 WHERE d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+	 ORDER BY i.indrelid::regclass::text};
+my $src_keys = $node->safe_psql('src', $keyindexes);
+is($node->safe_psql('dst', $keyindexes), $src_keys, 'key indexes match');
+is(scalar(() = $src_keys =~ /^[^|]+\|[^|]+_wckey"?\|/mg), 7, 'seven widecol tables, seven key indexes');
+my $restore_log = '';
+$node->safe_psql('postgres', 'CREATE DATABASE dst2');
+IPC::Run::run([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst2'), "$tmp/src.dump" ],
+	'2>', \$restore_log);
+is($node->safe_psql('dst2', $keyindexes), $src_keys, 'serial restore: key indexes match');
+is($restore_log, '', 'a serial restore reports no error');
 for my $table ('events', 'readings', '"Mixed Case"', 'keyed', 'parted', 'unl', 'plain')
 {
 	my $digest = "SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t::text)) FROM $table t";
