@@ -20,6 +20,9 @@
  *		Core would otherwise reject the options first with a confusing
  *		"unrecognized parameter", before any widecol code runs.
  *
+ * When preloaded it also registers the transaction callbacks of the
+ * physical-size mode (wc_delta.c) and the planner hook (wc_plan.c).
+ *
  * There is no shared memory and no lock of our own.
  *
  * widecol/wc_init.c
@@ -34,6 +37,7 @@
 #include "utils/guc.h"
 
 #include "widecol.h"
+#include "wc_cold.h"
 
 PG_MODULE_MAGIC;
 
@@ -53,6 +57,8 @@ _PG_init(void)
 	MarkGUCPrefixReserved("widecol");
 	WcUtilityInit();
 	WcObjectAccessInit();
+	WcDeltaInitCallbacks();
+	WcPlanInit();
 }
 
 /* Raise 55000 unless widecol was preloaded */

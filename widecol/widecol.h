@@ -49,6 +49,12 @@
 #define WC_AM_NAME				"widecol"
 #define WC_OPT_PARTITION_KEY	"partition_key"
 #define WC_OPT_SORT_KEY			"sort_key"
+#define WC_OPT_COMPRESSION		"compression"
+#define WC_OPT_COMPRESSION_LEVEL "compression_level"
+
+#define WC_MIN_COMPRESSION_LEVEL	1
+#define WC_MAX_COMPRESSION_LEVEL	19
+#define WC_DEFAULT_COMPRESSION_LEVEL 3
 
 /* ----------------------------------------------------------------
  * Keys of a widecol table
@@ -65,6 +71,10 @@ typedef struct WcKeys
 	bool		has_sort_key;
 	List	   *partition_key;
 	List	   *sort_key;
+	bool		has_compression;
+	bool		has_compression_level;
+	char	   *compression;	/* "zstd" or "none"; NULL: reset */
+	int			compression_level;	/* 1..19; 0: reset */
 } WcKeys;
 
 /* ----------------------------------------------------------------
@@ -118,6 +128,7 @@ extern bool WcExtractKeyOptions(List *options, List **rest, WcKeys *keys,
 								bool reset);
 extern void WcKeysFromReloptions(Datum reloptions, bool isnull, WcKeys *keys);
 extern void WcKeysMerge(WcKeys *keys, const WcKeys *change);
+extern void WcKeysCompression(const WcKeys *keys, bool *use_zstd, int *level);
 extern void WcResolveKeys(Relation rel, WcKeys *keys);
 extern bool WcKeysEqual(const WcKeys *a, const WcKeys *b);
 extern bool WcKeysContain(const WcKeys *keys, const char *colname);
