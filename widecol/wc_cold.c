@@ -352,7 +352,6 @@ WcColdUpdate(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 						  LockWaitBlock, !wait, tmfd, &lock);
 	if (res == TM_Ok)
 	{
-		CheckForSerializableConflictIn(rel, otid, WcTidBlock(otid));
 		WC_PHYSICAL_BEGIN();
 		WcHeapRoutine()->tuple_insert(rel, slot, cid, 0, NULL);
 		WC_PHYSICAL_END();
@@ -568,10 +567,28 @@ WcColdFetch(Relation rel, ItemPointer tid, Snapshot snapshot,
 	return result;
 }
 
+/* True if the block tuple's inserter (the mover) committed */
+static bool
+wc_block_committed(HeapTuple blocktup)
+{
+	TransactionId xmin = HeapTupleHeaderGetRawXmin(blocktup->t_data);
+
+	if (HeapTupleHeaderXminCommitted(blocktup->t_data))
+		return true;
+	if (HeapTupleHeaderXminInvalid(blocktup->t_data))
+		return false;
+	return !TransactionIdIsInProgress(xmin) && TransactionIdDidCommit(xmin);
+}
+
 /*
- * True if cold row tid exists and snapshot sees it (block visible, no
- * visible DELETE/UPDATE tombstone); SnapshotDirty gets xmin/xmax set as
- * HeapTupleSatisfiesDirty would.
+ * True if cold row tid exists and snapshot sees it (no visible DELETE or
+ * UPDATE tombstone); SnapshotDirty gets xmin/xmax set as
+ * HeapTupleSatisfiesDirty would.  This answers "does the snapshot see this
+ * row" for a row the caller already holds (tuple_satisfies_snapshot), so
+ * under an MVCC snapshot a row of a committed block counts as seen even if
+ * the block was written after the snapshot: the mover only moves rows that
+ * every live snapshot sees (their xmin precedes the oldest xmin), and a
+ * snapshot that does not see the move sees the row's delta copy.
  */
 bool
 WcColdRowVisible(Relation rel, ItemPointer tid, Snapshot snapshot)
@@ -600,7 +617,9 @@ WcColdRowVisible(Relation rel, ItemPointer tid, Snapshot snapshot)
 		if (data == NULL)
 			WcCorrupted(rel, blockid, "block tuple has no inline data");
 		WcBlockSummarize(rel, blockid, data, len, &sum);
-		if (WcTidRow(tid) < sum.nrows && WcBlockTupleVisible(&btup, snapshot, buf))
+		if (WcTidRow(tid) < sum.nrows &&
+			(WcBlockTupleVisible(&btup, snapshot, buf) ||
+			 (IsMVCCSnapshot(snapshot) && wc_block_committed(&btup))))
 		{
 			bool		hidden[WC_MAX_BLOCK_ROWS] = {0};
 

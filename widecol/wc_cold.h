@@ -119,7 +119,7 @@ typedef struct WcChunkEntry
 #define WC_MAX_BLOCK_PAYLOAD \
 	(MaxHeapTupleSize - MAXALIGN(SizeofHeapTupleHeader) - 12)
 /* A chunk closes before its raw image would exceed this (fits raw) */
-#define WC_CHUNK_MAX			7168
+#define WC_CHUNK_MAX			6144
 /* Raw bytes a block aims at */
 #define WC_BLOCK_TARGET			(32 * 1024)
 /* Rows larger than this (or with out-of-line values) stay in the delta */

@@ -18,10 +18,11 @@
  *
  * ANALYZE and TABLESAMPLE sample a virtual block space: blocks below D
  * (delta blocks when the scan began) are heap pages handled by heap's
- * callbacks, blocks D .. D+T-1 are TOAST pages whose visible block tuples
- * yield their rows (DESIGN.md 5.3, 5.8); relation_size reports D + T
- * outside heap code, so acquire_sample_rows and the planner see both
- * tiers.
+ * callbacks, blocks D .. D+V-1 stand for the T TOAST pages, whose visible
+ * block tuples yield their rows (DESIGN.md 5.3, 5.8); relation_size
+ * reports D + V outside heap code, so acquire_sample_rows and the planner
+ * see both tiers.  V = T unless that would reach past the main fork's last
+ * segment file (see wc_virtual_cold_blocks).
  *
  * Parallel scans are not offered (wc_plan.c sets parallel_workers to 0),
  * so pscan is never set.
@@ -67,6 +68,8 @@ typedef struct WcScanDescData
 	TableScanDesc delta;		/* heap scan of the main fork */
 	BlockNumber delta_blocks;	/* D: delta blocks when the scan began */
 	BlockNumber toast_blocks;	/* T: TOAST blocks when the scan began */
+	BlockNumber cold_blocks;	/* V: virtual blocks covering the T pages */
+	BlockNumber pages_per_block;	/* TOAST pages per virtual block */
 
 	/* cold part of a sequential scan */
 	bool		in_cold;
@@ -102,6 +105,37 @@ wc_scan_open_storage(WcScanDesc s)
 	s->storage_open = true;
 }
 
+/*
+ * The virtual blocks after the D delta blocks that stand for the T TOAST
+ * pages.  ANALYZE prefetches the virtual block numbers it samples in the
+ * main fork (PrefetchBuffer); beyond the end of the file that is a no-op,
+ * but beyond the main fork's last segment file md.c raises an error, so
+ * the virtual space must end inside that segment: when T pages do not fit,
+ * each virtual block covers *pages_per_block consecutive TOAST pages.
+ */
+static BlockNumber
+wc_virtual_cold_blocks(BlockNumber delta, BlockNumber toast,
+					   BlockNumber *pages_per_block)
+{
+	BlockNumber room;
+
+	/* a full last segment has no successor file yet: no room at all */
+	room = (delta > 0 && delta % RELSEG_SIZE == 0) ? 0 :
+		RELSEG_SIZE - delta % RELSEG_SIZE;
+	if (toast <= room)
+	{
+		*pages_per_block = 1;
+		return toast;
+	}
+	if (room == 0)
+	{
+		*pages_per_block = 1;
+		return 0;
+	}
+	*pages_per_block = (toast + room - 1) / room;
+	return (toast + *pages_per_block - 1) / *pages_per_block;
+}
+
 /* Begin a scan of both tiers */
 static TableScanDesc
 wc_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
@@ -124,7 +158,11 @@ wc_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	s->rs_base.rs_key = s->delta->rs_key;
 	s->delta_blocks = ((HeapScanDesc) s->delta)->rs_nblocks;
 	if (flags & (SO_TYPE_ANALYZE | SO_TYPE_SAMPLESCAN))
+	{
 		s->toast_blocks = WcToastBlocks(rel);
+		s->cold_blocks = wc_virtual_cold_blocks(s->delta_blocks, s->toast_blocks,
+												&s->pages_per_block);
+	}
 	return (TableScanDesc) s;
 }
 
@@ -194,6 +232,8 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 	if (s->toast == NULL)
 		s->toast = heap_beginscan(s->st.toastrel, SnapshotAny, 0, NULL, NULL,
 								  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
+	/* page reads and decoding below name the table in any error */
+	WcStoragePushContext(&s->errcb, rel, &s->cur_blockid);
 	for (;;)
 	{
 		HeapTuple	tup;
@@ -225,6 +265,7 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 				s->row = r;
 				ExecStoreBufferHeapTuple(row, slot,
 										 ((HeapScanDesc) s->toast)->rs_cbuf);
+				WcStoragePopContext(&s->errcb);
 				return true;
 			}
 			wc_scan_drop_block(s, slot);
@@ -233,7 +274,10 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 		CHECK_FOR_INTERRUPTS();
 		tup = heap_getnext(s->toast, dir);
 		if (tup == NULL)
+		{
+			WcStoragePopContext(&s->errcb);
 			return false;
+		}
 		WcStorageGetChunk(tup, RelationGetDescr(s->st.toastrel), &chunk_id,
 						  &seq, &data, &len);
 		if (seq != WC_SEQ_BLOCK)
@@ -243,13 +287,11 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 			continue;
 
 		s->cur_blockid = chunk_id;
-		WcStoragePushContext(&s->errcb, rel, &s->cur_blockid);
 		if (data == NULL)
 			WcCorrupted(rel, chunk_id, "block tuple has no inline data");
 		s->blk = WcBlockDecode(rel, chunk_id, data, len, tup->t_data, s->blkcxt);
 		memset(s->hidden, 0, sizeof(s->hidden));
 		WcHiddenRows(&s->st, chunk_id, snapshot, s->hidden);
-		WcStoragePopContext(&s->errcb);
 		s->row = forward ? -1 : s->blk->nrows;
 	}
 }
@@ -294,18 +336,18 @@ wc_tuple_tid_valid(TableScanDesc sscan, ItemPointer tid)
 }
 
 /*
- * Load the visible block tuples of TOAST page tblock for sampling: their
- * rows, and which of them the snapshot sees tombstoned.
+ * Load the visible block tuples of virtual cold block vblock (TOAST pages
+ * vblock * pages_per_block onwards) for sampling: their rows, and which of
+ * them the snapshot sees tombstoned.
  */
 static void
-wc_load_toast_page(WcScanDesc s, BlockNumber tblock, BufferAccessStrategy bstrategy,
-				   Snapshot snapshot)
+wc_load_toast_pages(WcScanDesc s, BlockNumber vblock,
+					BufferAccessStrategy bstrategy, Snapshot snapshot)
 {
 	Relation	rel = s->rs_base.rs_rd;
-	Buffer		buf;
-	Page		page;
-	OffsetNumber off;
-	OffsetNumber maxoff;
+	BlockNumber first = vblock * s->pages_per_block;
+	BlockNumber last;
+	BlockNumber tblock;
 	List	   *blocks = NIL;
 	ListCell   *lc;
 	int			n = 0;
@@ -317,47 +359,53 @@ wc_load_toast_page(WcScanDesc s, BlockNumber tblock, BufferAccessStrategy bstrat
 	wc_scan_open_storage(s);
 	MemoryContextReset(s->blkcxt);
 	s->blk = NULL;
-	memset(&s->page, 0, sizeof(s->page));
-	s->page_pos = 0;
-	if (tblock >= RelationGetNumberOfBlocks(s->st.toastrel))
-		return;
-
-	buf = ReadBufferExtended(s->st.toastrel, MAIN_FORKNUM, tblock, RBM_NORMAL,
-							 bstrategy);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	maxoff = PageGetMaxOffsetNumber(page);
-	for (off = FirstOffsetNumber; off <= maxoff; off++)
+	last = Min(first + s->pages_per_block, RelationGetNumberOfBlocks(s->st.toastrel));
+	WcStoragePushContext(&s->errcb, rel, &s->cur_blockid);
+	for (tblock = first; tblock < last; tblock++)
 	{
-		ItemId		lp = PageGetItemId(page, off);
-		HeapTupleData tup;
-		Oid			chunk_id;
-		int32		seq;
-		const char *data;
-		Size		len;
-		WcDecodedBlock *blk;
+		Buffer		buf;
+		Page		page;
+		OffsetNumber off;
+		OffsetNumber maxoff;
 
-		if (!ItemIdIsNormal(lp))
-			continue;
-		tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-		tup.t_len = ItemIdGetLength(lp);
-		tup.t_tableOid = RelationGetRelid(s->st.toastrel);
-		ItemPointerSet(&tup.t_self, tblock, off);
-		WcStorageGetChunk(&tup, RelationGetDescr(s->st.toastrel), &chunk_id,
-						  &seq, &data, &len);
-		if (seq != WC_SEQ_BLOCK ||
-			!HeapTupleSatisfiesVisibility(&tup, snapshot, buf))
-			continue;
-		s->cur_blockid = chunk_id;
-		WcStoragePushContext(&s->errcb, rel, &s->cur_blockid);
-		if (data == NULL)
-			WcCorrupted(rel, chunk_id, "block tuple has no inline data");
-		blk = WcBlockDecode(rel, chunk_id, data, len, tup.t_data, s->blkcxt);
-		WcStoragePopContext(&s->errcb);
-		blocks = lappend(blocks, blk);
-		n += blk->nrows;
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(s->st.toastrel, MAIN_FORKNUM, tblock, RBM_NORMAL,
+								 bstrategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		lp = PageGetItemId(page, off);
+			HeapTupleData tup;
+			Oid			chunk_id;
+			int32		seq;
+			const char *data;
+			Size		len;
+			WcDecodedBlock *blk;
+
+			if (!ItemIdIsNormal(lp))
+				continue;
+			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+			tup.t_len = ItemIdGetLength(lp);
+			tup.t_tableOid = RelationGetRelid(s->st.toastrel);
+			ItemPointerSet(&tup.t_self, tblock, off);
+			WcStorageGetChunk(&tup, RelationGetDescr(s->st.toastrel), &chunk_id,
+							  &seq, &data, &len);
+			if (seq != WC_SEQ_BLOCK ||
+				!HeapTupleSatisfiesVisibility(&tup, snapshot, buf))
+				continue;
+			s->cur_blockid = chunk_id;
+			if (data == NULL)
+				WcCorrupted(rel, chunk_id, "block tuple has no inline data");
+			blk = WcBlockDecode(rel, chunk_id, data, len, tup.t_data, s->blkcxt);
+			blocks = lappend(blocks, blk);
+			n += blk->nrows;
+		}
+		UnlockReleaseBuffer(buf);
 	}
-	UnlockReleaseBuffer(buf);
+	WcStoragePopContext(&s->errcb);
+	s->cur_blockid = InvalidOid;
 
 	s->page.rows = MemoryContextAlloc(s->blkcxt, sizeof(HeapTuple) * Max(n, 1));
 	s->page.hidden = MemoryContextAllocZero(s->blkcxt, sizeof(bool) * Max(n, 1));
@@ -392,8 +440,8 @@ wc_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
 														bstrategy);
 	}
 	s->page_cold = true;
-	wc_load_toast_page(s, blockno - s->delta_blocks, bstrategy,
-					   GetActiveSnapshot());
+	wc_load_toast_pages(s, blockno - s->delta_blocks, bstrategy,
+						GetActiveSnapshot());
 	return true;
 }
 
@@ -431,7 +479,7 @@ wc_scan_sample_next_block(TableScanDesc sscan, SampleScanState *scanstate)
 {
 	WcScanDesc	s = (WcScanDesc) sscan;
 	TsmRoutine *tsm = scanstate->tsmroutine;
-	BlockNumber nblocks = s->delta_blocks + s->toast_blocks;
+	BlockNumber nblocks = s->delta_blocks + s->cold_blocks;
 	BlockNumber blockno;
 
 	if (nblocks == 0)
@@ -461,8 +509,8 @@ wc_scan_sample_next_block(TableScanDesc sscan, SampleScanState *scanstate)
 		return true;
 	}
 	s->page_cold = true;
-	wc_load_toast_page(s, blockno - s->delta_blocks, NULL,
-					   s->rs_base.rs_snapshot);
+	wc_load_toast_pages(s, blockno - s->delta_blocks, NULL,
+						s->rs_base.rs_snapshot);
 	return true;
 }
 
@@ -505,7 +553,12 @@ wc_relation_size(Relation rel, ForkNumber forkNumber)
 	uint64		size = table_block_relation_size(rel, forkNumber);
 
 	if (forkNumber == MAIN_FORKNUM && wc_physical_depth == 0)
-		size += (uint64) WcToastBlocks(rel) * BLCKSZ;
+	{
+		BlockNumber per;
+
+		size += (uint64) wc_virtual_cold_blocks(size / BLCKSZ, WcToastBlocks(rel),
+												&per) * BLCKSZ;
+	}
 	return size;
 }
 
