@@ -186,14 +186,6 @@ typedef struct WcStorage
 	LOCKMODE	lockmode;
 } WcStorage;
 
-/* Visibility of a cold row's block and tombstones for one snapshot */
-typedef struct WcRowState
-{
-	bool		block_found;
-	bool		visible;
-	TransactionId block_xmin;
-} WcRowState;
-
 /* wc_compression.c */
 extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level);
 extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);

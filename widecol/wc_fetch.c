@@ -58,6 +58,7 @@ typedef struct WcIndexFetchData
 {
 	IndexFetchTableData base;
 	IndexFetchTableData *heap;
+	MemoryContext cxt;			/* where the fetches began: lives as long */
 	bool		storage_open;
 	WcStorage	st;
 	WcFetchCacheEntry cache[WC_FETCH_CACHE_SIZE];
@@ -73,6 +74,7 @@ wc_index_fetch_begin(Relation rel)
 	int			i;
 
 	f->base.rel = rel;
+	f->cxt = CurrentMemoryContext;
 	f->heap = WcHeapRoutine()->index_fetch_begin(rel);
 	for (i = 0; i < WC_FETCH_CACHE_SIZE; i++)
 		f->cache[i].cxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -151,7 +153,10 @@ wc_cache_get(WcIndexFetchData *f, Oid blockid)
 		return NULL;
 	if (!f->storage_open)
 	{
+		MemoryContext old = MemoryContextSwitchTo(f->cxt);
+
 		WcStorageOpen(&f->st, rel, AccessShareLock);
+		MemoryContextSwitchTo(old);
 		f->storage_open = true;
 	}
 	wc_cache_evict(victim);

@@ -19,7 +19,8 @@
  *		 tuples under fresh block ids, and give every moved row an entry
  *		 with its cold TID in every index of the table;
  *	  6. redirect: the t_ctid of each claimed delta tuple is set to the
- *		 row's cold TID (one generic WAL record per delta page), so a
+ *		 row's cold TID (one generic WAL record per delta page and batch,
+ *		 written before the transaction commits), so a
  *		 transaction that read the delta copy and then updates, deletes or
  *		 locks it follows the move (wc_delta.c).
  * Everything commits or aborts together: a snapshot that does not see the
@@ -52,6 +53,13 @@
 #include "widecol.h"
 #include "wc_cold.h"
 
+/* One delta TID and the cold TID its row moved to */
+typedef struct WcRedirect
+{
+	ItemPointerData from;
+	ItemPointerData to;
+} WcRedirect;
+
 typedef struct WcMoverState
 {
 	Relation	rel;
@@ -60,18 +68,14 @@ typedef struct WcMoverState
 	WcIndexInserter *ins;
 	WcMoveResult *result;
 	HeapTuple  *batch;
+	struct WcRedirect *redirects;	/* moves of the batch, written at its end */
+	int			nredirects;
 	int			nbatch;
 	int			maxbatch;
 	Size		batch_bytes;
 	MemoryContext batchcxt;
 } WcMoverState;
 
-/* One delta TID and the cold TID its row moved to */
-typedef struct WcRedirect
-{
-	ItemPointerData from;
-	ItemPointerData to;
-} WcRedirect;
 
 /* qsort comparator of redirects by delta TID */
 static int
@@ -131,7 +135,7 @@ wc_write_redirects(Relation rel, WcRedirect *redirects, int n)
 	}
 }
 
-/* Flush callback of the block builder: store a block, index and redirect */
+/* Flush callback of the block builder: store a block and index its rows */
 static void
 wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 			   ItemPointer srctids)
@@ -140,7 +144,6 @@ wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 	Oid			blockid = WcStorageNewBlockId(&ms->st);
 	bytea	   *payload = WcBuildPayloadForBlock(b, blockid);
 	WcBlockHeader *hdr = (WcBlockHeader *) VARDATA(payload);
-	WcRedirect *redirects = palloc(sizeof(WcRedirect) * nrows);
 	int			i;
 
 	WcStorageInsert(&ms->st, blockid, WC_SEQ_BLOCK, VARDATA(payload),
@@ -156,15 +159,18 @@ wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 
 		WcTidMake(&cold, blockid, i);
 		WcIndexInserterAdd(ms->ins, rows[i], &cold);
-		redirects[i].from = srctids[i];
-		redirects[i].to = cold;
+		ms->redirects[ms->nredirects].from = srctids[i];
+		ms->redirects[ms->nredirects].to = cold;
+		ms->nredirects++;
 	}
-	wc_write_redirects(ms->rel, redirects, nrows);
-	pfree(redirects);
 	pfree(payload);
 }
 
-/* Sort the batch, claim its rows and write them into blocks */
+/*
+ * Sort the batch, claim its rows, write them into blocks, then redirect the
+ * claimed delta tuples (grouped by page: one WAL record per delta page per
+ * batch).
+ */
 static void
 wc_mover_process_batch(WcMoverState *ms, bool zstd, int level)
 {
@@ -175,6 +181,8 @@ wc_mover_process_batch(WcMoverState *ms, bool zstd, int level)
 	if (ms->nbatch == 0)
 		return;
 	qsort_arg(ms->batch, ms->nbatch, sizeof(HeapTuple), wc_row_cmp, ms);
+	ms->redirects = palloc_extended(sizeof(WcRedirect) * ms->nbatch, MCXT_ALLOC_HUGE);
+	ms->nredirects = 0;
 	b = WcBuilderBegin(ms->rel, ms->keys, zstd, level, wc_mover_flush, ms);
 	for (i = 0; i < ms->nbatch; i++)
 	{
@@ -191,6 +199,8 @@ wc_mover_process_batch(WcMoverState *ms, bool zstd, int level)
 	}
 	WcBuilderFinish(b);
 	pfree(b);
+	wc_write_redirects(ms->rel, ms->redirects, ms->nredirects);
+	pfree(ms->redirects);
 	MemoryContextReset(ms->batchcxt);
 	ms->nbatch = 0;
 	ms->batch_bytes = 0;

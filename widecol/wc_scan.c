@@ -66,6 +66,7 @@ typedef struct WcScanDescData
 {
 	TableScanDescData rs_base;
 	TableScanDesc delta;		/* heap scan of the main fork */
+	MemoryContext cxt;			/* where the scan began: lives as long */
 	BlockNumber delta_blocks;	/* D: delta blocks when the scan began */
 	BlockNumber toast_blocks;	/* T: TOAST blocks when the scan began */
 	BlockNumber cold_blocks;	/* V: virtual blocks covering the T pages */
@@ -93,15 +94,26 @@ typedef struct WcScanDescData
 
 typedef WcScanDescData *WcScanDesc;
 
-/* Open the TOAST relation for the cold part of the scan, once */
+/*
+ * Open the TOAST relation and its scan for the cold part, once.  Callers
+ * such as ATRewriteTable fetch rows in a per-tuple memory context that is
+ * reset between rows, so everything that lives as long as the scan is
+ * allocated in the context the scan began in.
+ */
 static void
 wc_scan_open_storage(WcScanDesc s)
 {
+	MemoryContext old;
+
 	if (s->storage_open)
 		return;
+	old = MemoryContextSwitchTo(s->cxt);
 	WcStorageOpen(&s->st, s->rs_base.rs_rd, AccessShareLock);
-	s->blkcxt = AllocSetContextCreate(CurrentMemoryContext, "widecol scan block",
+	s->blkcxt = AllocSetContextCreate(s->cxt, "widecol scan block",
 									  ALLOCSET_DEFAULT_SIZES);
+	s->toast = heap_beginscan(s->st.toastrel, SnapshotAny, 0, NULL, NULL,
+							  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
+	MemoryContextSwitchTo(old);
 	s->storage_open = true;
 }
 
@@ -145,6 +157,7 @@ wc_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 
 	if (pscan != NULL)
 		elog(ERROR, "parallel scans of widecol tables are not supported");
+	s->cxt = CurrentMemoryContext;
 	s->rs_base.rs_rd = rel;
 	s->rs_base.rs_snapshot = snapshot;
 	s->rs_base.rs_nkeys = nkeys;
@@ -229,9 +242,6 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 	if (!WcStorageExists(rel))
 		return false;			/* still being created: no cold tier yet */
 	wc_scan_open_storage(s);
-	if (s->toast == NULL)
-		s->toast = heap_beginscan(s->st.toastrel, SnapshotAny, 0, NULL, NULL,
-								  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
 	/* page reads and decoding below name the table in any error */
 	WcStoragePushContext(&s->errcb, rel, &s->cur_blockid);
 	for (;;)

@@ -28,6 +28,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "tcop/utility.h"
 #include "storage/procarray.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -73,6 +74,8 @@ widecol_compact(PG_FUNCTION_ARGS)
 	bool		nulls[4] = {false, false, false, false};
 
 	WcCheckPreloaded();
+	PreventCommandDuringRecovery("widecol.compact()");
+	PreventCommandIfReadOnly("widecol.compact()");
 	PreventInTransactionBlock(true, "widecol.compact()");
 	rel = wc_open_owned_table(relid, ShareUpdateExclusiveLock, true);
 	WcMove(rel, &res);
