@@ -49,7 +49,7 @@ SELECT count(*) AS joined FROM ev JOIN hv USING (user_id, ts, kind, payload) WHE
 RESET enable_seqscan;
 SELECT count(*) AS joined_all FROM ev JOIN hv USING (user_id, ts, kind, payload);
 SELECT ctid AS first_tid FROM ev WHERE user_id = 7 ORDER BY ts LIMIT 1 \gset
-EXPLAIN (COSTS OFF) SELECT * FROM ev WHERE ctid = :'first_tid';
+EXPLAIN (COSTS OFF) SELECT * FROM ev WHERE ctid = '(1,300)';
 SELECT user_id, ts, kind FROM ev WHERE ctid = :'first_tid';
 SELECT user_id, ts, kind FROM ev WHERE ctid = '(4294967294,300)';
 SELECT user_id, ts, kind FROM ev WHERE ctid = '(1,300)';
@@ -200,6 +200,33 @@ UPDATE hv SET kind = 55 WHERE user_id = 21;
 :same;
 SELECT "check", ok FROM widecol.verify('ev') ORDER BY 1;
 
+-- ALTER TABLE with cold rows: ADD COLUMN with a default (old row images
+-- have fewer columns), a rewriting ALTER TYPE (rows go back to the delta),
+-- DROP COLUMN
+ALTER TABLE ev ADD COLUMN extra int DEFAULT 7;
+ALTER TABLE hv ADD COLUMN extra int DEFAULT 7;
+:same;
+ALTER TABLE ev ALTER COLUMN extra TYPE bigint;
+ALTER TABLE hv ALTER COLUMN extra TYPE bigint;
+:same;
+:cold;
+ALTER TABLE ev DROP COLUMN extra;
+ALTER TABLE hv DROP COLUMN extra;
+SELECT moved_rows > 0 AS moved FROM widecol.compact('ev');
+:same;
+
+-- WHERE CURRENT OF on cold rows
+BEGIN;
+DECLARE cur CURSOR FOR SELECT * FROM ev WHERE user_id = 22 ORDER BY ts FOR UPDATE;
+FETCH 1 FROM cur;
+UPDATE ev SET kind = 1000 WHERE CURRENT OF cur;
+FETCH 1 FROM cur;
+DELETE FROM ev WHERE CURRENT OF cur;
+COMMIT;
+UPDATE hv SET kind = 1000 WHERE (user_id, ts) = (SELECT user_id, ts FROM hv WHERE user_id = 22 ORDER BY ts LIMIT 1);
+DELETE FROM hv WHERE (user_id, ts) = (SELECT user_id, ts FROM hv WHERE user_id = 22 ORDER BY ts OFFSET 1 LIMIT 1);
+:same;
+
 -- TRUNCATE: rolled back, then for real
 BEGIN;
 TRUNCATE ev;
@@ -238,6 +265,19 @@ ALTER TABLE big ALTER COLUMN v SET STORAGE EXTERNAL;
 INSERT INTO big VALUES (1, repeat('x', 100)), (2, repeat('y', 5000)), (3, 'z');
 SELECT moved_rows FROM widecol.compact('big');
 SELECT k, length(v), (ctid::text::point)[1] > 291 AS cold FROM big ORDER BY k;
+
+-- temporary and unlogged widecol tables have a cold tier too
+CREATE TEMP TABLE tmp_ev (k int, v text) USING widecol WITH (partition_key = 'k');
+INSERT INTO tmp_ev SELECT g % 5, 'v' || g FROM generate_series(1, 1000) g;
+SELECT moved_rows FROM widecol.compact('tmp_ev');
+UPDATE tmp_ev SET v = 'changed' WHERE k = 1;
+SELECT k, count(*), count(*) FILTER (WHERE v = 'changed') FROM tmp_ev GROUP BY k ORDER BY k;
+CREATE UNLOGGED TABLE unl_ev (k int, v text) USING widecol WITH (partition_key = 'k');
+INSERT INTO unl_ev SELECT g % 5, 'v' || g FROM generate_series(1, 1000) g;
+SELECT moved_rows FROM widecol.compact('unl_ev');
+DELETE FROM unl_ev WHERE k = 2;
+SELECT k, count(*) FROM unl_ev GROUP BY k ORDER BY k;
+DROP TABLE tmp_ev, unl_ev;
 
 -- errors
 BEGIN;
