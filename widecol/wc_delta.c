@@ -32,10 +32,7 @@
  * tuple_lock never passes TUPLE_LOCK_FLAG_FIND_LAST_VERSION to heap and
  * follows versions one hop at a time here; tuple_get_latest_tid likewise.
  * For the same reason a lock that would make heap follow "updates in
- * progress" first waits for a running mover (wc_wait_for_mover); a mover
- * that writes its redirect in the instant between that check and heap's
- * own read of t_ctid can still make heap report "could not read block"
- * for the lock (an error, never a wrong result).
+ * progress" first waits for a running deleter (wc_wait_for_mover).
  *
  * widecol/wc_delta.c
  *
@@ -275,20 +272,26 @@ wc_delta_version_follows(Relation rel, ItemPointer tid, TransactionId priorXmax)
 }
 
 /*
- * Before heap locks delta tuple tid: if a mover that is still running has
- * deleted it and already pointed its t_ctid at the cold copy, wait for the
- * mover first.  Heap would otherwise wait itself and then, when asked to
- * lock updated versions too (TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS),
- * follow t_ctid into the cold TID as if it were a heap page.  After the
- * wait heap sees a finished deleter and reports TM_Updated, which
- * WcTupleLock follows.  Returns false if policy forbids waiting.
+ * Before heap locks delta tuple tid: if a running transaction has deleted
+ * it or changed its key (xmax a plain xid, HEAP_KEYS_UPDATED), wait for
+ * that transaction first.  Every lock mode conflicts with such a change, so
+ * heap would wait too; but after waiting, when asked to lock updated
+ * versions (TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS), heap follows the
+ * t_ctid it read before sleeping, and if the deleter is a mover whose
+ * redirect is already written that is a cold TID, which heap would read as
+ * a heap page.  After our wait heap sees a finished deleter and reports
+ * TM_Updated (followed by WcTupleLock) without following anything.  Only a
+ * mover that deletes the tuple and writes its redirect between this check
+ * and heap's own read could still get through; the mover writes redirects
+ * at the end of each batch, long after its deletes.  Returns false if the
+ * wait policy forbids waiting.
  */
 static bool
 wc_wait_for_mover(Relation rel, ItemPointer tid, LockWaitPolicy policy)
 {
 	BlockNumber blk = ItemPointerGetBlockNumber(tid);
 	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
-	TransactionId mover = InvalidTransactionId;
+	TransactionId mover = InvalidTransactionId;	/* the deleter */
 	Buffer		buf;
 	Page		page;
 
@@ -304,7 +307,7 @@ wc_wait_for_mover(Relation rel, ItemPointer tid, LockWaitPolicy policy)
 
 		if (!(htup->t_infomask & (HEAP_XMAX_INVALID | HEAP_XMAX_IS_MULTI)) &&
 			!HEAP_XMAX_IS_LOCKED_ONLY(htup->t_infomask) &&
-			WcTidIsCold(&htup->t_ctid))
+			(htup->t_infomask2 & HEAP_KEYS_UPDATED))
 			mover = HeapTupleHeaderGetRawXmax(htup);
 	}
 	UnlockReleaseBuffer(buf);
