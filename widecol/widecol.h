@@ -4,13 +4,16 @@
  *	  Internal API of widecol, a wide-column table access method.
  *
  * A widecol table groups its rows by a partition key and orders them by a
- * sort key.  Phase 1 (this code) stores every row in the table's own main
- * fork in heap format, written and read by heapam (design decision D1), so
- * that every SQL feature behaves exactly as on heap; the keys are declared,
- * validated, stored in pg_class.reloptions and protected against DDL that
- * would invalidate them.  The compressed cold tier comes later.
+ * sort key.  Fresh rows (the delta) live in the table's own main fork in
+ * heap format, written and read by heapam (design decision D1), so that
+ * every SQL feature behaves as on heap; the keys are declared, validated,
+ * stored in pg_class.reloptions and protected against DDL that would
+ * invalidate them.  widecol.compact() moves committed rows into the
+ * compressed cold tier in the table's TOAST relation; its modules share
+ * wc_cold.h (wc_block, wc_cold, wc_compression, wc_fetch, wc_indexes,
+ * wc_mover, wc_plan, wc_scan, wc_sql, wc_storage, wc_vacuum, wc_verify).
  *
- * Module map (one file per concern):
+ * Module map of the delta and DDL side (one file per concern):
  *	  wc_init.c		_PG_init, the shared_preload_libraries requirement, the
  *					ddl_command_start guard used when it is not met
  *	  wc_tableam.c	the TableAmRoutine and its handler
