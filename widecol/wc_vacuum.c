@@ -227,7 +227,10 @@ wc_relation_vacuum(Relation rel, struct VacuumParams *params,
 			ivinfo.num_heap_tuples = rel->rd_rel->reltuples;
 			ivinfo.strategy = bstrategy;
 			stats = index_bulk_delete(&ivinfo, NULL, wc_cold_reaped, &c);
+			/* BRIN's cleanup summarizes ranges: the delta's, as in heap's pass */
+			WC_PHYSICAL_BEGIN();
 			stats = index_vacuum_cleanup(&ivinfo, stats);
+			WC_PHYSICAL_END();
 			if (stats)
 			{
 				removed += (int64) stats->tuples_removed;
