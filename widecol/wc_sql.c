@@ -34,6 +34,7 @@
 #include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "widecol.h"
 #include "wc_cold.h"
@@ -135,6 +136,15 @@ widecol_cold_stats(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {false, false, false, false, false};
 
 	WcCheckPreloaded();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	/* a table dropped while widecol.tables is being read has no counters */
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+	{
+		memset(nulls, true, sizeof(nulls));
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc),
+														  values, nulls)));
+	}
 	rel = wc_open_owned_table(relid, AccessShareLock, false);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	if (WcStorageExists(rel))
@@ -178,8 +188,6 @@ widecol_cold_stats(PG_FUNCTION_ARGS)
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
 	values[0] = Int64GetDatum(blocks);
 	values[1] = Int64GetDatum(rows);
 	values[2] = Int64GetDatum(raw);
