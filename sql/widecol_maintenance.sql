@@ -1,6 +1,6 @@
 -- widecol maintenance: TRUNCATE, VACUUM, VACUUM FULL, CLUSTER, ANALYZE,
 -- index builds (plain, concurrent, parallel, REINDEX), SET TABLESPACE,
--- parallel scans, and partitioned tables with widecol partitions.  Each
+-- parallel plans (refused: serial plans instead), and partitioned tables with widecol partitions.  Each
 -- runs on a widecol table (wc) and a heap twin (hp); :same compares them.
 -- Autovacuum is off for both: the test compares sizes and statistics.
 SET client_min_messages = warning;
@@ -129,7 +129,8 @@ INSERT INTO wa SELECT g, g % 500, g % 10, false, md5(g::text) FROM generate_seri
 SELECT abs(plan_rows('SELECT * FROM wa') - 300000) < 30000 AS grown_estimate_ok;
 DROP TABLE wa;
 
--- index builds: concurrent, parallel, REINDEX (plain and concurrent)
+-- index builds: concurrent, parallel requested (built serially),
+-- REINDEX (plain and concurrent)
 CREATE INDEX CONCURRENTLY wc_val ON wc (val);
 CREATE INDEX CONCURRENTLY hp_val ON hp (val);
 SET max_parallel_maintenance_workers = 2;
@@ -169,7 +170,7 @@ ALTER TABLE wc SET LOGGED;
 SELECT relpersistence, reloptions FROM pg_class WHERE oid = 'wc'::regclass;
 :same;
 
--- parallel sequential scans
+-- parallel sequential scans are not planned for widecol tables
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;

@@ -165,7 +165,7 @@ wc_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 					RangeTblEntry *rte)
 {
 	IndexOptInfo *keyindex;
-	const WcKeyInfo *info;
+	const WcKeyIndexInfo *info;
 	Relation	relation;
 	ListCell   *lc;
 

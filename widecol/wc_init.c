@@ -20,8 +20,12 @@
  *		Core would otherwise reject the options first with a confusing
  *		"unrecognized parameter", before any widecol code runs.
  *
- * GUCs: widecol.enable_keyscan (USERSET, default on).  There is no shared
- * memory and no lock of our own.
+ * GUCs: widecol.enable_keyscan (USERSET, default on).  When preloaded it
+ * also registers the transaction callbacks of the physical-size mode
+ * (wc_delta.c) and the planner hooks (wc_plan.c, wc_keyindex.c,
+ * wc_customscan.c).
+ *
+ * There is no shared memory and no lock of our own.
  *
  * widecol/wc_init.c
  *
@@ -35,6 +39,7 @@
 #include "utils/guc.h"
 
 #include "widecol.h"
+#include "wc_cold.h"
 
 PG_MODULE_MAGIC;
 
@@ -66,6 +71,8 @@ _PG_init(void)
 	WcKeyIndexInit();
 	WcCustomScanInit();
 	WcKeyScanInit();
+	WcDeltaInitCallbacks();
+	WcPlanInit();
 }
 
 /* Raise 55000 unless widecol was preloaded */

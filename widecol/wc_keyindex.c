@@ -21,7 +21,7 @@
  * entry on every key column would make dropping one key column try to
  * drop the others.  (Identity sequences also depend INTERNAL on a column;
  * they are not indexes.)  The lookup is cached per relcache entry in
- * rd_amcache as one WcKeyInfo chunk; creating or dropping the index and
+ * rd_amcache as one WcKeyIndexInfo chunk; creating or dropping the index and
  * changing the key options (a pg_class update) invalidate the entry.
  *
  * Life cycle:
@@ -144,17 +144,17 @@ wc_find_key_index(Oid relid)
  * cached in rel->rd_amcache.  keyindex is InvalidOid while the table has
  * none (during its CREATE TABLE, or in binary upgrade before adoption).
  */
-const WcKeyInfo *
+const WcKeyIndexInfo *
 WcGetKeyInfo(Relation rel)
 {
-	WcKeyInfo  *info;
+	WcKeyIndexInfo  *info;
 	WcKeys		keys;
 
 	if (rel->rd_amcache != NULL)
-		return (const WcKeyInfo *) rel->rd_amcache;
+		return (const WcKeyIndexInfo *) rel->rd_amcache;
 
 	WcReadStoredKeys(RelationGetRelid(rel), &keys);
-	info = MemoryContextAllocZero(CacheMemoryContext, sizeof(WcKeyInfo));
+	info = MemoryContextAllocZero(CacheMemoryContext, sizeof(WcKeyIndexInfo));
 	info->keyindex = wc_find_key_index(RelationGetRelid(rel));
 	info->npk = list_length(keys.partition_key);
 	info->nsk = list_length(keys.sort_key);

@@ -27,6 +27,12 @@
  *	  - every key type has a default btree operator class (42804), because
  *		the key defines the order rows are stored in.
  *
+ * Compression options (compression = zstd | none, compression_level =
+ * 1..19) travel with the keys through the same statement handling and are
+ * stored the same way ("compression=zstd", "compression_level=5").  They
+ * are read when the mover writes a block, so a change affects new blocks
+ * only; unlike the keys they may change at any time.
+ *
  * Nothing here takes locks beyond the catalog access it does; callers
  * hold a lock on the table that keeps its columns stable.
  *
@@ -59,7 +65,64 @@ bool
 WcIsKeyOption(const char *name)
 {
 	return strcmp(name, WC_OPT_PARTITION_KEY) == 0 ||
-		strcmp(name, WC_OPT_SORT_KEY) == 0;
+		strcmp(name, WC_OPT_SORT_KEY) == 0 ||
+		strcmp(name, WC_OPT_COMPRESSION) == 0 ||
+		strcmp(name, WC_OPT_COMPRESSION_LEVEL) == 0;
+}
+
+/* Parse a compression codec name; raises 22023 unless zstd or none */
+static char *
+wc_parse_compression(const char *value)
+{
+	if (pg_strcasecmp(value, "zstd") == 0)
+		return pstrdup("zstd");
+	if (pg_strcasecmp(value, "none") == 0)
+		return pstrdup("none");
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for widecol option \"%s\": \"%s\"",
+					WC_OPT_COMPRESSION, value),
+			 errdetail("Valid values are \"zstd\" and \"none\".")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/* Parse a compression level; raises 22023 unless an integer in 1..19 */
+static int
+wc_parse_compression_level(const char *value)
+{
+	char	   *end;
+	long		level;
+
+	errno = 0;
+	level = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' ||
+		level < WC_MIN_COMPRESSION_LEVEL || level > WC_MAX_COMPRESSION_LEVEL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for widecol option \"%s\": \"%s\"",
+						WC_OPT_COMPRESSION_LEVEL, value),
+				 errdetail("Valid values are integers between %d and %d.",
+						   WC_MIN_COMPRESSION_LEVEL, WC_MAX_COMPRESSION_LEVEL)));
+	return (int) level;
+}
+
+/* Parse one compression option value into keys (false: not one) */
+static bool
+wc_set_compression_option(WcKeys *keys, const char *name, const char *value)
+{
+	if (strcmp(name, WC_OPT_COMPRESSION) == 0)
+	{
+		keys->has_compression = true;
+		keys->compression = value ? wc_parse_compression(value) : NULL;
+		return true;
+	}
+	if (strcmp(name, WC_OPT_COMPRESSION_LEVEL) == 0)
+	{
+		keys->has_compression_level = true;
+		keys->compression_level = value ? wc_parse_compression_level(value) : 0;
+		return true;
+	}
+	return false;
 }
 
 /* Raise the error for a malformed key option value */
@@ -147,6 +210,29 @@ WcExtractKeyOptions(List *options, List **rest, WcKeys *keys, bool reset)
 			continue;
 		}
 		found = true;
+		if (strcmp(def->defname, WC_OPT_COMPRESSION) == 0 ||
+			strcmp(def->defname, WC_OPT_COMPRESSION_LEVEL) == 0)
+		{
+			bool		given = strcmp(def->defname, WC_OPT_COMPRESSION) == 0 ?
+				keys->has_compression : keys->has_compression_level;
+
+			if (given)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("parameter \"%s\" specified more than once",
+								def->defname)));
+			if (reset && def->arg != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_SYNTAX_ERROR),
+						 errmsg("RESET must not include values for parameters")));
+			if (!reset && def->arg == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("widecol option \"%s\" requires a value", def->defname)));
+			wc_set_compression_option(keys, def->defname,
+									  reset ? NULL : defGetString(def));
+			continue;
+		}
 		is_pk = strcmp(def->defname, WC_OPT_PARTITION_KEY) == 0;
 		if (is_pk ? keys->has_partition_key : keys->has_sort_key)
 			ereport(ERROR,
@@ -202,6 +288,8 @@ WcKeysFromReloptions(Datum reloptions, bool isnull, WcKeys *keys)
 			keys->has_sort_key = true;
 			keys->sort_key = wc_parse_name_list(opt, eq + 1);
 		}
+		else
+			wc_set_compression_option(keys, opt, eq + 1);
 	}
 }
 
@@ -219,6 +307,26 @@ WcKeysMerge(WcKeys *keys, const WcKeys *change)
 		keys->sort_key = change->sort_key;
 		keys->has_sort_key = change->sort_key != NIL;
 	}
+	if (change->has_compression)
+	{
+		keys->compression = change->compression;
+		keys->has_compression = change->compression != NULL;
+	}
+	if (change->has_compression_level)
+	{
+		keys->compression_level = change->compression_level;
+		keys->has_compression_level = change->compression_level != 0;
+	}
+}
+
+/* Codec and level that new blocks of a table with these options use */
+void
+WcKeysCompression(const WcKeys *keys, bool *use_zstd, int *level)
+{
+	*use_zstd = !keys->has_compression || keys->compression == NULL ||
+		strcmp(keys->compression, "zstd") == 0;
+	*level = keys->has_compression_level && keys->compression_level > 0 ?
+		keys->compression_level : WC_DEFAULT_COMPRESSION_LEVEL;
 }
 
 /* Check one key column of rel; bms collects attnums to find repeats */
@@ -482,6 +590,16 @@ WcStoreKeys(Oid relid, const WcKeys *keys)
 								 keys->has_partition_key ? keys->partition_key : NIL);
 		astate = wc_accum_option(astate, WC_OPT_SORT_KEY,
 								 keys->has_sort_key ? keys->sort_key : NIL);
+		if (keys->has_compression && keys->compression != NULL)
+			astate = accumArrayResult(astate,
+									  CStringGetTextDatum(psprintf("%s=%s", WC_OPT_COMPRESSION,
+																   keys->compression)),
+									  false, TEXTOID, CurrentMemoryContext);
+		if (keys->has_compression_level && keys->compression_level > 0)
+			astate = accumArrayResult(astate,
+									  CStringGetTextDatum(psprintf("%s=%d", WC_OPT_COMPRESSION_LEVEL,
+																   keys->compression_level)),
+									  false, TEXTOID, CurrentMemoryContext);
 	}
 
 	if (astate != NULL)

@@ -3,29 +3,26 @@
  * wc_tableam.c
  *	  The widecol TableAmRoutine and its handler function.
  *
- * Design (decision D1 of DESIGN.md): the rows of a widecol table live in
- * the table's own main fork in heap format and are written and read by
- * heapam, called with the widecol Relation.  The routine therefore starts
- * as a copy of heap's and overrides only what breaks when rd_tableam is
- * not heap's:
+ * Design: the delta tier (fresh rows) is a heap in the table's own main
+ * fork, written and read by heapam with the widecol Relation (decision D1
+ * of DESIGN.md); the cold tier is compressed blocks in the table's TOAST
+ * relation (D2).  The routine starts as a copy of heap's; every callback
+ * that can meet a cold row, or that heap could not run on a non-heap
+ * relation, is replaced by the module that owns it:
  *
- *	  relation_toast_am		heap's returns rel->rd_rel->relam, which would
- *							make the TOAST table a widecol table; it must be
- *							a plain heap.
- *	  index_build_range_scan, index_validate_scan
- *							heap's use heap_getnext(), which refuses any
- *							relation whose rd_tableam is not heap's ("only
- *							heap AM is supported"); wc_delta.c runs them with
- *							rd_tableam swapped to heap's.
+ *	  wc_scan.c		scans, TID checks, ANALYZE, TABLESAMPLE, relation_size
+ *	  wc_fetch.c	index fetches, row fetches, snapshot checks, index entry
+ *					deletion requests
+ *	  wc_delta.c	inserts (physical-size mode), update/delete/lock with
+ *					the cold dispatch, latest TID, index build/validation
+ *	  wc_vacuum.c	VACUUM, VACUUM FULL and CLUSTER
  *
- * Everything else (scans, DML, row locks, ON CONFLICT, TOAST, VACUUM, VACUUM
- * FULL and CLUSTER, ANALYZE, TRUNCATE, parallel and bitmap scans, predicate
- * locks) is heap's code running on the widecol relation, so it behaves
- * exactly as on heap.  VACUUM FULL and CLUSTER need no swap: heap's
- * copy_for_cluster reads through table_scan_getnextslot or an index scan,
- * neither of which checks the routine, and writes with the rewrite module.  The cold tier of
- * later phases turns this file into the dispatcher between delta and cold
- * TIDs.
+ * Each of them tells cold TIDs from delta TIDs by offset (WcTidIsCold) and
+ * hands delta TIDs to heap's callback.  Bitmap scans are declined (D10):
+ * with scan_bitmap_next_block NULL the planner builds no bitmap paths, and
+ * tidbitmap.c could not hold cold offsets anyway.  TID range scans are
+ * declined the same way.  relation_toast_am is heap: the TOAST relation
+ * is a plain heap (heap's callback would return our AM).
  *
  * The handler refuses to work unless widecol was preloaded: the options
  * and their protection live in hooks that exist only then.  The routine is
@@ -42,6 +39,7 @@
 #include "fmgr.h"
 
 #include "widecol.h"
+#include "wc_cold.h"
 
 static TableAmRoutine wc_routine;
 static bool wc_routine_ready = false;
@@ -53,6 +51,13 @@ wc_relation_toast_am(Relation rel)
 	return HEAP_TABLE_AM_OID;
 }
 
+/* Every widecol table has a TOAST relation: it holds the cold tier */
+static bool
+wc_relation_needs_toast_table(Relation rel)
+{
+	return true;
+}
+
 /* The widecol routine: heap's, with the overrides described above */
 const TableAmRoutine *
 WcGetRoutine(void)
@@ -61,7 +66,11 @@ WcGetRoutine(void)
 	{
 		wc_routine = *WcHeapRoutine();
 		wc_routine.relation_toast_am = wc_relation_toast_am;
+		wc_routine.relation_needs_toast_table = wc_relation_needs_toast_table;
 		WcDeltaInitRoutine(&wc_routine);
+		WcScanInitRoutine(&wc_routine);
+		WcFetchInitRoutine(&wc_routine);
+		WcVacuumInitRoutine(&wc_routine);
 		wc_routine_ready = true;
 	}
 	return &wc_routine;

@@ -4,13 +4,16 @@
  *	  Internal API of widecol, a wide-column table access method.
  *
  * A widecol table groups its rows by a partition key and orders them by a
- * sort key.  Phase 1 (this code) stores every row in the table's own main
- * fork in heap format, written and read by heapam (design decision D1), so
- * that every SQL feature behaves exactly as on heap; the keys are declared,
- * validated, stored in pg_class.reloptions and protected against DDL that
- * would invalidate them.  The compressed cold tier comes later.
+ * sort key.  Fresh rows (the delta) live in the table's own main fork in
+ * heap format, written and read by heapam (design decision D1), so that
+ * every SQL feature behaves as on heap; the keys are declared, validated,
+ * stored in pg_class.reloptions and protected against DDL that would
+ * invalidate them.  widecol.compact() moves committed rows into the
+ * compressed cold tier in the table's TOAST relation; its modules share
+ * wc_cold.h (wc_block, wc_cold, wc_compression, wc_fetch, wc_indexes,
+ * wc_mover, wc_plan, wc_scan, wc_sql, wc_storage, wc_vacuum, wc_verify).
  *
- * Module map (one file per concern):
+ * Module map of the delta and DDL side (one file per concern):
  *	  wc_init.c		_PG_init, the shared_preload_libraries requirement, the
  *					ddl_command_start guard used when it is not met
  *	  wc_tableam.c	the TableAmRoutine and its handler
@@ -62,6 +65,12 @@
 /* Scan direction in a keyscan plan's custom_private */
 #define WC_KEYSCAN_FORWARD		0
 #define WC_KEYSCAN_BACKWARD		1
+#define WC_OPT_COMPRESSION		"compression"
+#define WC_OPT_COMPRESSION_LEVEL "compression_level"
+
+#define WC_MIN_COMPRESSION_LEVEL	1
+#define WC_MAX_COMPRESSION_LEVEL	19
+#define WC_DEFAULT_COMPRESSION_LEVEL 3
 
 /* ----------------------------------------------------------------
  * Keys of a widecol table
@@ -78,6 +87,10 @@ typedef struct WcKeys
 	bool		has_sort_key;
 	List	   *partition_key;
 	List	   *sort_key;
+	bool		has_compression;
+	bool		has_compression_level;
+	char	   *compression;	/* "zstd" or "none"; NULL: reset */
+	int			compression_level;	/* 1..19; 0: reset */
 } WcKeys;
 
 /*
@@ -85,12 +98,12 @@ typedef struct WcKeys
  * cached in rd_amcache (wc_keyindex.c): the key index, whose columns are
  * the npk partition key columns followed by the nsk sort key columns.
  */
-typedef struct WcKeyInfo
+typedef struct WcKeyIndexInfo
 {
 	Oid			keyindex;		/* InvalidOid while there is none */
 	int			npk;
 	int			nsk;
-} WcKeyInfo;
+} WcKeyIndexInfo;
 
 /* ----------------------------------------------------------------
  * Statement frames
@@ -144,6 +157,7 @@ extern bool WcExtractKeyOptions(List *options, List **rest, WcKeys *keys,
 								bool reset);
 extern void WcKeysFromReloptions(Datum reloptions, bool isnull, WcKeys *keys);
 extern void WcKeysMerge(WcKeys *keys, const WcKeys *change);
+extern void WcKeysCompression(const WcKeys *keys, bool *use_zstd, int *level);
 extern void WcResolveKeys(Relation rel, WcKeys *keys);
 extern bool WcKeysEqual(const WcKeys *a, const WcKeys *b);
 extern bool WcKeysContain(const WcKeys *keys, const char *colname);
@@ -162,7 +176,7 @@ extern bool WcStatementUsesWidecol(Node *parsetree);
 extern bool WcCurrentKeys(Oid relid, WcKeys *keys);
 
 /* wc_keyindex.c */
-extern const WcKeyInfo *WcGetKeyInfo(Relation rel);
+extern const WcKeyIndexInfo *WcGetKeyInfo(Relation rel);
 extern void WcCreateKeyIndex(Relation rel, const WcKeys *keys);
 extern void WcDropKeyIndex(Oid relid);
 extern bool WcSkipKeyIndexStmt(IndexStmt *stmt, Oid *adopt_relid);

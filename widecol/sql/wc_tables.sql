@@ -2,9 +2,12 @@
 -- ---------------------------------------------------------------- widecol.tables
 
 -- One row per widecol table.  The keys come from pg_class.reloptions, where
--- they are stored in canonical form (quoted names joined by ", ").  Phase 1
--- keeps every row in the delta (heap) tier, so the cold-tier columns are
--- zero and last_compaction is NULL.  delta_rows is the statistics
+-- they are stored in canonical form (quoted names joined by ", ").  The
+-- cold-tier columns come from the block headers (widecol._cold_stats):
+-- blocks and stored_rows a fresh snapshot sees (rows deleted or updated
+-- in the cold tier are not counted), their raw and stored bytes, and
+-- last_compaction, the time the newest visible block was written (NULL
+-- without cold rows).  delta_rows is the statistics
 -- collector's live-row estimate (pg_stat_get_live_tuples, as n_live_tup in
 -- pg_stat_user_tables), not a count: counting would scan every table.
 -- total_bytes is pg_total_relation_size: the table, its TOAST table and
@@ -18,14 +21,15 @@ CREATE VIEW widecol.tables AS
               FROM unnest(c.reloptions) AS o
              WHERE starts_with(o, 'sort_key=')) AS sort_key,
            pg_stat_get_live_tuples(c.oid) AS delta_rows,
-           0::bigint AS stored_rows,
-           0::bigint AS blocks,
-           0::bigint AS raw_bytes,
-           0::bigint AS compressed_bytes,
+           s.stored_rows,
+           s.blocks,
+           s.raw_bytes,
+           s.compressed_bytes,
            pg_total_relation_size(c.oid) AS total_bytes,
-           NULL::timestamptz AS last_compaction
+           s.last_compaction
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_am a ON a.oid = c.relam
+      CROSS JOIN LATERAL widecol._cold_stats(c.oid::regclass) AS s
      WHERE a.amname = 'widecol' AND c.relkind = 'r';
 COMMENT ON VIEW widecol.tables IS
     'widecol tables: keys, row counts (delta_rows is an estimate from the statistics), sizes';

@@ -1,0 +1,311 @@
+/*-------------------------------------------------------------------------
+ *
+ * wc_cold.h
+ *	  The compressed cold tier of widecol: TIDs, block format, storage,
+ *	  visibility, and the modules that use them.
+ *
+ * Cold rows live in the table's own TOAST relation (DESIGN.md section 2.2)
+ * as "block tuples" (chunk_id = Xb, chunk_seq = -1) holding up to 291
+ * rows, compressed chunk by chunk (section 3.1).  A cold row is addressed
+ * by the TID (Xb, 292 + row): offsets above MaxHeapTuplesPerPage tell cold
+ * TIDs from delta (heap) TIDs.  DELETE/UPDATE of a cold row writes a
+ * tombstone (Xb, -(3 + row)), a row lock a lock tombstone (Xb, -(294 +
+ * row)); both are ordinary heap tuples, so their visibility is MVCC.
+ *
+ * widecol/wc_cold.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WC_COLD_H
+#define WC_COLD_H
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "storage/itemptr.h"
+#include "utils/sortsupport.h"
+#include "utils/tuplestore.h"
+
+/* ----------------------------------------------------------------
+ * Cold TIDs (DESIGN.md 2.3)
+ * ----------------------------------------------------------------
+ */
+#define WC_MAX_BLOCK_ROWS		MaxHeapTuplesPerPage	/* 291 */
+#define WC_COLD_OFFSET_BASE		(MaxHeapTuplesPerPage + 1)	/* 292 */
+
+/* True if tid addresses a cold row */
+static inline bool
+WcTidIsCold(ItemPointer tid)
+{
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	return off >= WC_COLD_OFFSET_BASE &&
+		off < WC_COLD_OFFSET_BASE + WC_MAX_BLOCK_ROWS;
+}
+
+/* The cold TID of row `row` of block blockid */
+static inline void
+WcTidMake(ItemPointer tid, Oid blockid, int row)
+{
+	ItemPointerSet(tid, (BlockNumber) blockid, (OffsetNumber) (WC_COLD_OFFSET_BASE + row));
+}
+
+/* Block id (Xb) of a cold TID */
+static inline Oid
+WcTidBlock(ItemPointer tid)
+{
+	return (Oid) ItemPointerGetBlockNumberNoCheck(tid);
+}
+
+/* Row number inside its block of a cold TID */
+static inline int
+WcTidRow(ItemPointer tid)
+{
+	return ItemPointerGetOffsetNumberNoCheck(tid) - WC_COLD_OFFSET_BASE;
+}
+
+/* chunk_seq values of widecol tuples in the TOAST relation */
+#define WC_SEQ_BLOCK			(-1)
+#define WC_SEQ_TOMB(row)		(-(3 + (row)))
+#define WC_SEQ_LOCK(row)		(-(294 + (row)))
+#define WC_SEQ_TOMB_FIRST		WC_SEQ_TOMB(0)	/* -3 */
+#define WC_SEQ_TOMB_LAST		WC_SEQ_TOMB(WC_MAX_BLOCK_ROWS - 1)	/* -293 */
+#define WC_SEQ_LOCK_LAST		WC_SEQ_LOCK(WC_MAX_BLOCK_ROWS - 1)	/* -584 */
+
+/* ----------------------------------------------------------------
+ * Block format (DESIGN.md 3.1)
+ * ----------------------------------------------------------------
+ */
+#define WC_BLOCK_MAGIC			0x57434231	/* 'WCB1' */
+#define WC_BLOCK_VERSION		1
+#define WC_CODEC_NONE			0
+#define WC_CODEC_ZSTD			1
+
+typedef struct WcBlockHeader
+{
+	uint32		magic;
+	uint16		version;
+	uint16		flags;			/* bits 0-1: codec used for compressed chunks */
+	uint32		crc;			/* CRC32C of every byte after this field */
+	Oid			relid;			/* table OID when written */
+	Oid			blockid;		/* Xb */
+	uint16		nrows;
+	uint16		nruns;
+	uint16		nchunks;
+	uint16		natts;			/* descriptor natts when written */
+	uint32		raw_size;		/* sum of raw chunk sizes */
+	uint32		comp_size;		/* sum of stored chunk sizes */
+	int64		written_at;		/* TimestampTz the block was written */
+} WcBlockHeader;
+
+typedef struct WcRunEntry
+{
+	uint16		first_row;
+	uint16		nrows;
+} WcRunEntry;
+
+/* A chunk is stored raw when comp_len == raw_len, else compressed */
+typedef struct WcChunkEntry
+{
+	uint16		first_row;
+	uint16		nrows;
+	uint32		raw_len;
+	uint32		comp_off;		/* from the start of the frame area */
+	uint32		comp_len;
+} WcChunkEntry;
+
+/* Largest payload of a block tuple that heap stores without toasting */
+#define WC_MAX_BLOCK_PAYLOAD \
+	(MaxHeapTupleSize - MAXALIGN(SizeofHeapTupleHeader) - 12)
+/* A chunk closes before its raw image would exceed this (fits raw) */
+#define WC_CHUNK_MAX			6144
+/* Raw bytes a block aims at */
+#define WC_BLOCK_TARGET			(32 * 1024)
+/* Rows larger than this (or with out-of-line values) stay in the delta */
+#define WC_MAX_COLD_ROW			4000
+
+/* Keys of a table: partition key columns first, then sort key columns */
+typedef struct WcKeyInfo
+{
+	int			nkeys;
+	int			npk;			/* leading partition key columns */
+	AttrNumber *attnums;
+	SortSupportData *ssup;
+} WcKeyInfo;
+
+/* A decoded block: every row as a heap tuple with patched header */
+typedef struct WcDecodedBlock
+{
+	Oid			blockid;
+	int			nrows;
+	int			nruns;
+	WcRunEntry *runs;
+	HeapTupleData *rows;		/* t_data points into this block's memory */
+	uint32		raw_size;
+	uint32		comp_size;
+	TimestampTz written_at;
+} WcDecodedBlock;
+
+/* Summary of a block tuple read without decompressing */
+typedef struct WcBlockSummary
+{
+	int			nrows;
+	uint32		raw_size;
+	uint32		comp_size;
+	TimestampTz written_at;
+} WcBlockSummary;
+
+/* Tombstone payload (chunk_data of (Xb, -(3+r)) and (Xb, -(294+r))) */
+#define WC_TOMB_DELETE			1
+#define WC_TOMB_UPDATE			2
+#define WC_TOMB_LOCK			3
+
+typedef struct WcTombstone
+{
+	uint8		kind;
+	uint8		mode;			/* LockTupleMode of a lock tombstone */
+	uint8		moved_partitions;	/* delete of a cross-partition update */
+	uint8		pad;
+	ItemPointerData successor;	/* new version of an update */
+} WcTombstone;
+
+/* Block builder state (wc_block.c); the flush callback stores a block */
+typedef struct WcBlockBuilder WcBlockBuilder;
+typedef void (*WcBlockFlushFn) (void *arg, WcBlockBuilder *b, int nrows,
+								HeapTuple *rows, ItemPointer srctids);
+
+/* Open TOAST relation of a widecol table and its indexes (wc_storage.c) */
+typedef struct WcStorage
+{
+	Relation	rel;
+	Relation	toastrel;
+	Relation   *toastidxs;
+	int			ntoastidxs;
+	int			validIndex;
+	LOCKMODE	lockmode;
+} WcStorage;
+
+/* wc_compression.c */
+extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level);
+extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
+
+/* wc_block.c */
+extern WcBlockBuilder *WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd,
+									  int level, WcBlockFlushFn flush, void *arg);
+extern void WcBuilderAdd(WcBlockBuilder *b, HeapTuple tuple, ItemPointer srctid);
+extern void WcBuilderFinish(WcBlockBuilder *b);
+extern bytea *WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid);
+extern void WcBlockSummarize(Relation rel, Oid blockid, const char *data,
+							 Size len, WcBlockSummary *sum);
+extern WcDecodedBlock *WcBlockDecode(Relation rel, Oid blockid, const char *data,
+									 Size len, HeapTupleHeader blocktup,
+									 MemoryContext cxt);
+extern void WcCorrupted(Relation rel, Oid blockid, const char *fmt,...) pg_attribute_printf(3, 4);
+extern WcKeyInfo *WcKeyInfoBuild(Relation rel);
+extern int	WcKeyCompare(WcKeyInfo *keys, HeapTuple a, HeapTuple b,
+						 TupleDesc desc, int nkeys);
+
+/* wc_storage.c */
+extern void WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode);
+extern void WcStorageClose(WcStorage *st);
+extern Oid	WcStorageNewBlockId(WcStorage *st);
+extern void WcStorageInsert(WcStorage *st, Oid blockid, int32 seq,
+							const void *data, Size len, ItemPointer newtid);
+extern bool WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf,
+							  HeapTupleData *tuple);
+extern void WcStorageGetChunk(HeapTuple tuple, TupleDesc desc, Oid *chunk_id,
+							  int32 *seq, const char **data, Size *len);
+extern void WcStoragePushContext(ErrorContextCallback *cb, Relation rel,
+								 Oid *blockid);
+extern void WcStoragePopContext(ErrorContextCallback *cb);
+extern bool WcStorageExists(Relation rel);
+extern BlockNumber WcToastBlocks(Relation rel);
+
+/* wc_cold.c: visibility and the tombstone protocol */
+extern bool WcBlockTupleVisible(HeapTuple blocktup, Snapshot snapshot,
+								Buffer buf);
+extern void WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot,
+						 bool *hidden);
+extern bool WcColdFetch(Relation rel, ItemPointer tid, Snapshot snapshot,
+						TupleTableSlot *slot);
+extern TM_Result WcColdDelete(Relation rel, ItemPointer tid, CommandId cid,
+							  Snapshot crosscheck, bool wait,
+							  TM_FailureData *tmfd, bool changingPart);
+extern TM_Result WcColdUpdate(Relation rel, ItemPointer otid,
+							  TupleTableSlot *slot, CommandId cid,
+							  Snapshot crosscheck, bool wait,
+							  TM_FailureData *tmfd, LockTupleMode *lockmode,
+							  bool *update_indexes);
+extern TM_Result WcColdLock(Relation rel, ItemPointer tid, Snapshot snapshot,
+							TupleTableSlot *slot, CommandId cid,
+							LockTupleMode mode, LockWaitPolicy wait_policy,
+							TM_FailureData *tmfd);
+extern void WcStoreColdRow(TupleTableSlot *slot, HeapTuple row, Relation rel);
+#define WC_ROW_LIVE		0
+#define WC_ROW_DELETED	1
+#define WC_ROW_DEAD		2
+extern void WcTombStates(WcStorage *st, Oid blockid, TransactionId OldestXmin,
+						 uint8 *state);
+extern bool WcRowHidden(WcStorage *st, Oid blockid, int row,
+						Snapshot snapshot);
+extern bool WcColdRowVisible(Relation rel, ItemPointer tid, Snapshot snapshot);
+extern bool WcColdSuccessor(Relation rel, ItemPointer tid,
+							ItemPointer successor, TransactionId *xmin);
+
+/* wc_delta.c: physical-size mode and heap delegation */
+extern int	wc_physical_depth;
+#define WC_PHYSICAL_BEGIN()		(wc_physical_depth++)
+#define WC_PHYSICAL_END()		(wc_physical_depth--)
+extern void WcDeltaInitCallbacks(void);
+extern TM_Result WcTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
+							 TupleTableSlot *slot, CommandId cid,
+							 LockTupleMode mode, LockWaitPolicy wait_policy,
+							 uint8 flags, TM_FailureData *tmfd);
+extern TM_Result WcTupleDelete(Relation rel, ItemPointer tid, CommandId cid,
+							   Snapshot snapshot, Snapshot crosscheck,
+							   bool wait, TM_FailureData *tmfd,
+							   bool changingPart);
+extern TM_Result WcTupleUpdate(Relation rel, ItemPointer otid,
+							   TupleTableSlot *slot, CommandId cid,
+							   Snapshot snapshot, Snapshot crosscheck,
+							   bool wait, TM_FailureData *tmfd,
+							   LockTupleMode *lockmode, bool *update_indexes);
+extern void WcGetLatestTid(TableScanDesc scan, ItemPointer tid);
+
+/* wc_scan.c */
+extern void WcScanInitRoutine(TableAmRoutine *routine);
+
+/* wc_fetch.c */
+extern void WcFetchInitRoutine(TableAmRoutine *routine);
+
+/* wc_indexes.c */
+extern double WcIndexBuildCold(Relation rel, Relation index,
+							   struct IndexInfo *ii, bool concurrent,
+							   IndexBuildCallback callback, void *state);
+typedef struct WcIndexInserter WcIndexInserter;
+extern WcIndexInserter *WcIndexInserterBegin(Relation rel);
+extern void WcIndexInserterAdd(WcIndexInserter *ins, HeapTuple tuple,
+							   ItemPointer tid);
+extern void WcIndexInserterEnd(WcIndexInserter *ins);
+
+/* wc_mover.c */
+typedef struct WcMoveResult
+{
+	int64		moved_rows;
+	int64		blocks_written;
+	int64		raw_bytes;
+	int64		compressed_bytes;
+} WcMoveResult;
+extern void WcMove(Relation rel, WcMoveResult *result);
+
+/* wc_vacuum.c */
+extern void WcVacuumInitRoutine(TableAmRoutine *routine);
+
+/* wc_verify.c */
+extern void WcVerify(Relation rel, Tuplestorestate *store, TupleDesc desc);
+
+/* wc_plan.c */
+extern void WcPlanInit(void);
+
+#endif							/* WC_COLD_H */

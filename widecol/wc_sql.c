@@ -1,0 +1,199 @@
+/*-------------------------------------------------------------------------
+ *
+ * wc_sql.c
+ *	  SQL-callable functions of the cold tier: widecol.compact(),
+ *	  widecol.verify() and the statistics behind widecol.tables.
+ *
+ * Thin wrappers: they check the argument (a widecol table, owned by the
+ * caller), take the lock the operation needs and call the C API.
+ *
+ *	  compact(regclass)		ShareUpdateExclusiveLock; refuses to run inside a
+ *							transaction block (25001), because the moved
+ *							rows should be committed as soon as they move
+ *	  verify(regclass)		AccessShareLock
+ *	  _cold_stats(regclass)	AccessShareLock; block headers only (no
+ *							decompression), counted with a fresh snapshot
+ *
+ * widecol/wc_sql.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "tcop/utility.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "widecol.h"
+#include "wc_cold.h"
+
+/* Open relid with lockmode, checking it is a widecol table we own */
+static Relation
+wc_open_owned_table(Oid relid, LOCKMODE lockmode, bool check_owner)
+{
+	Relation	rel = try_relation_open(relid, lockmode);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		rel->rd_tableam != WcGetRoutine())
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" is not a widecol table",
+						RelationGetRelationName(rel))));
+	if (check_owner && !pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE,
+					   RelationGetRelationName(rel));
+	return rel;
+}
+
+PG_FUNCTION_INFO_V1(widecol_compact);
+
+/* widecol.compact(regclass): move the movable delta rows to the cold tier */
+Datum
+widecol_compact(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel;
+	WcMoveResult res;
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	WcCheckPreloaded();
+	PreventCommandDuringRecovery("widecol.compact()");
+	PreventCommandIfReadOnly("widecol.compact()");
+	PreventInTransactionBlock(true, "widecol.compact()");
+	rel = wc_open_owned_table(relid, ShareUpdateExclusiveLock, true);
+	WcMove(rel, &res);
+	table_close(rel, NoLock);
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = Int64GetDatum(res.moved_rows);
+	values[1] = Int64GetDatum(res.blocks_written);
+	values[2] = Int64GetDatum(res.raw_bytes);
+	values[3] = Int64GetDatum(res.compressed_bytes);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc),
+													  values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(widecol_verify);
+
+/* widecol.verify(regclass): one row per check (or per failure) */
+Datum
+widecol_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel;
+
+	WcCheckPreloaded();
+	InitMaterializedSRF(fcinfo, 0);
+	rel = wc_open_owned_table(relid, AccessShareLock, true);
+	WcVerify(rel, rsinfo->setResult, rsinfo->setDesc);
+	table_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(widecol_cold_stats);
+
+/*
+ * widecol._cold_stats(regclass): blocks, stored rows (minus rows with a
+ * visible tombstone), raw and compressed bytes and the newest block's
+ * write time, for the blocks a fresh snapshot sees.
+ */
+Datum
+widecol_cold_stats(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel;
+	WcStorage	st;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snapshot;
+	int64		blocks = 0;
+	int64		rows = 0;
+	int64		raw = 0;
+	int64		comp = 0;
+	TimestampTz newest = 0;
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	WcCheckPreloaded();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	/* a table dropped while widecol.tables is being read has no counters */
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+	{
+		memset(nulls, true, sizeof(nulls));
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc),
+														  values, nulls)));
+	}
+	rel = wc_open_owned_table(relid, AccessShareLock, false);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	if (WcStorageExists(rel))
+		WcStorageOpen(&st, rel, AccessShareLock);
+	scan = WcStorageExists(rel) ?
+		heap_beginscan(st.toastrel, SnapshotAny, 0, NULL, NULL,
+					   SO_TYPE_SEQSCAN | SO_ALLOW_STRAT) : NULL;
+	while (scan != NULL && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Buffer		buf = ((HeapScanDesc) scan)->rs_cbuf;
+		Oid			chunk_id;
+		int32		seq;
+		const char *data;
+		Size		len;
+		WcBlockSummary sum;
+		bool		hidden[WC_MAX_BLOCK_ROWS] = {0};
+		int			r;
+
+		CHECK_FOR_INTERRUPTS();
+		WcStorageGetChunk(tup, RelationGetDescr(st.toastrel), &chunk_id, &seq,
+						  &data, &len);
+		if (seq != WC_SEQ_BLOCK || !WcBlockTupleVisible(tup, snapshot, buf))
+			continue;
+		if (data == NULL)
+			WcCorrupted(rel, chunk_id, "block tuple has no inline data");
+		WcBlockSummarize(rel, chunk_id, data, len, &sum);
+		WcHiddenRows(&st, chunk_id, snapshot, hidden);
+		blocks++;
+		for (r = 0; r < sum.nrows; r++)
+			rows += hidden[r] ? 0 : 1;
+		raw += sum.raw_size;
+		comp += len;
+		if (sum.written_at > newest)
+			newest = sum.written_at;
+	}
+	if (scan != NULL)
+	{
+		heap_endscan(scan);
+		WcStorageClose(&st);
+	}
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+
+	values[0] = Int64GetDatum(blocks);
+	values[1] = Int64GetDatum(rows);
+	values[2] = Int64GetDatum(raw);
+	values[3] = Int64GetDatum(comp);
+	values[4] = TimestampTzGetDatum(newest);
+	nulls[4] = blocks == 0;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc),
+													  values, nulls)));
+}

@@ -1,0 +1,249 @@
+/*-------------------------------------------------------------------------
+ *
+ * wc_storage.c
+ *	  I/O on the TOAST relation that holds a widecol table's cold tier.
+ *
+ * Every widecol table has a TOAST relation (heap AM, DESIGN.md 2.2).
+ * Besides ordinary TOAST chunks (chunk_seq >= 0) it holds our tuples with
+ * negative chunk_seq under a block id Xb: the block tuple (Xb, -1) and the
+ * tombstones (Xb, -3 ...).  Xb is reserved with GetNewOidWithIndex() on
+ * the TOAST index, as toast_save_datum() reserves value ids, so real
+ * TOAST values and blocks never share a chunk_id.  Inserts are plain
+ * heap_insert() with HEAP_INSERT_NO_LOGICAL plus an entry in every ready
+ * TOAST index (two during REINDEX CONCURRENTLY), so heap and btree WAL
+ * make them crash safe and transactional.  Real TOAST code only follows
+ * value ids found in TOAST pointers, so it never meets our tuples.
+ *
+ * Reads go through the TOAST index with SnapshotAny; callers check
+ * visibility themselves under a buffer share lock.  An error context names
+ * the widecol table, so a page checksum failure on a cold page says which
+ * table it belongs to.
+ *
+ * Locking: callers open the TOAST relation and its indexes with the lock
+ * matching their statement (AccessShareLock to read, RowExclusiveLock to
+ * write); the table itself is already locked by the caller.
+ *
+ * widecol/wc_storage.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heaptoast.h"
+#include "access/table.h"
+#include "access/toast_internals.h"
+#include "catalog/catalog.h"
+#include "executor/tuptable.h"
+#include "storage/bufmgr.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "widecol.h"
+#include "wc_cold.h"
+
+/* Open the TOAST relation of rel and its indexes with lockmode */
+void
+WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode)
+{
+	if (!OidIsValid(rel->rd_rel->reltoastrelid))
+		elog(ERROR, "widecol table \"%s\" has no TOAST relation",
+			 RelationGetRelationName(rel));
+	st->rel = rel;
+	st->lockmode = lockmode;
+	st->toastrel = table_open(rel->rd_rel->reltoastrelid, lockmode);
+	st->validIndex = toast_open_indexes(st->toastrel, lockmode,
+										&st->toastidxs, &st->ntoastidxs);
+}
+
+/* Close what WcStorageOpen opened */
+void
+WcStorageClose(WcStorage *st)
+{
+	toast_close_indexes(st->toastidxs, st->ntoastidxs, st->lockmode);
+	table_close(st->toastrel, st->lockmode);
+}
+
+/* True if rel has a TOAST relation (every widecol table does) */
+bool
+WcStorageExists(Relation rel)
+{
+	return OidIsValid(rel->rd_rel->reltoastrelid);
+}
+
+/* Main-fork blocks of rel's TOAST relation */
+BlockNumber
+WcToastBlocks(Relation rel)
+{
+	Relation	toastrel;
+	BlockNumber n;
+
+	if (!OidIsValid(rel->rd_rel->reltoastrelid))
+		return 0;
+	toastrel = table_open(rel->rd_rel->reltoastrelid, AccessShareLock);
+	n = RelationGetNumberOfBlocks(toastrel);
+	table_close(toastrel, AccessShareLock);
+	return n;
+}
+
+/* Reserve a new block id, unused as chunk_id in the TOAST relation */
+Oid
+WcStorageNewBlockId(WcStorage *st)
+{
+	Oid			id;
+
+	do
+	{
+		id = GetNewOidWithIndex(st->toastrel,
+								RelationGetRelid(st->toastidxs[st->validIndex]),
+								(AttrNumber) 1);
+	} while (id == (Oid) InvalidBlockNumber);
+	return id;
+}
+
+/*
+ * Insert the tuple (blockid, seq, data) into the TOAST relation and its
+ * ready indexes; *newtid receives its TID.  Unique TOAST indexes check the
+ * key, so a racing insert of the same tombstone waits or fails instead of
+ * duplicating it.
+ */
+void
+WcStorageInsert(WcStorage *st, Oid blockid, int32 seq, const void *data,
+				Size len, ItemPointer newtid)
+{
+	TupleDesc	desc = RelationGetDescr(st->toastrel);
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	bytea	   *chunk = palloc(VARHDRSZ + len);
+	HeapTuple	tup;
+	int			i;
+
+	SET_VARSIZE(chunk, VARHDRSZ + len);
+	memcpy(VARDATA(chunk), data, len);
+	values[0] = ObjectIdGetDatum(blockid);
+	values[1] = Int32GetDatum(seq);
+	values[2] = PointerGetDatum(chunk);
+	tup = heap_form_tuple(desc, values, nulls);
+	if (tup->t_len > MaxHeapTupleSize)
+		elog(ERROR, "widecol block tuple of %u bytes is too large", tup->t_len);
+
+	heap_insert(st->toastrel, tup, GetCurrentCommandId(true),
+				HEAP_INSERT_NO_LOGICAL, NULL);
+	for (i = 0; i < st->ntoastidxs; i++)
+	{
+		if (!st->toastidxs[i]->rd_index->indisready)
+			continue;
+		index_insert(st->toastidxs[i], values, nulls, &tup->t_self,
+					 st->toastrel,
+					 st->toastidxs[i]->rd_index->indisunique ?
+					 UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, NULL);
+	}
+	if (newtid)
+		*newtid = tup->t_self;
+	heap_freetuple(tup);
+	pfree(chunk);
+}
+
+/* chunk_id, chunk_seq and the data of a tuple of the TOAST relation */
+void
+WcStorageGetChunk(HeapTuple tuple, TupleDesc desc, Oid *chunk_id, int32 *seq,
+				  const char **data, Size *len)
+{
+	bool		isnull;
+	Datum		d;
+	struct varlena *v;
+
+	*chunk_id = DatumGetObjectId(fastgetattr(tuple, 1, desc, &isnull));
+	*seq = DatumGetInt32(fastgetattr(tuple, 2, desc, &isnull));
+	if (data == NULL)
+		return;
+	d = fastgetattr(tuple, 3, desc, &isnull);
+	v = (struct varlena *) DatumGetPointer(d);
+	if (isnull || (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v)))
+	{
+		*data = NULL;
+		*len = 0;
+		return;
+	}
+	*data = VARDATA_ANY(v);
+	*len = VARSIZE_ANY_EXHDR(v);
+}
+
+/*
+ * Find the block tuple of blockid (SnapshotAny).  On success *tuple points
+ * into the page of *buf, which the caller must release.
+ */
+bool
+WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf, HeapTupleData *tuple)
+{
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(blockid));
+	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
+				Int32GetDatum(WC_SEQ_BLOCK));
+	scan = systable_beginscan(st->toastrel,
+							  RelationGetRelid(st->toastidxs[st->validIndex]),
+							  true, SnapshotAny, 2, keys);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		*buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
+		IncrBufferRefCount(*buf);
+		*tuple = *tup;
+		found = true;
+	}
+	systable_endscan(scan);
+	return found;
+}
+
+/* State of the error context: relation and current block id */
+typedef struct WcStorageContextArg
+{
+	Relation	rel;
+	Oid		   *blockid;
+} WcStorageContextArg;
+
+/* Error context callback: "cold block %u of widecol table \"%s\"" */
+static void
+wc_storage_errcontext(void *arg)
+{
+	WcStorageContextArg *a = (WcStorageContextArg *) arg;
+
+	if (a->blockid != NULL && OidIsValid(*a->blockid))
+		errcontext("cold block %u of widecol table \"%s\"",
+				   *a->blockid, RelationGetRelationName(a->rel));
+	else
+		errcontext("cold tier of widecol table \"%s\"",
+				   RelationGetRelationName(a->rel));
+}
+
+/*
+ * Push an error context naming rel (and *blockid when set) for the reads
+ * that follow; pop it with WcStoragePopContext.
+ */
+void
+WcStoragePushContext(ErrorContextCallback *cb, Relation rel, Oid *blockid)
+{
+	WcStorageContextArg *a = palloc(sizeof(WcStorageContextArg));
+
+	a->rel = rel;
+	a->blockid = blockid;
+	cb->callback = wc_storage_errcontext;
+	cb->arg = a;
+	cb->previous = error_context_stack;
+	error_context_stack = cb;
+}
+
+/* Pop the context pushed by WcStoragePushContext */
+void
+WcStoragePopContext(ErrorContextCallback *cb)
+{
+	error_context_stack = cb->previous;
+	pfree(cb->arg);
+}
