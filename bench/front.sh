@@ -69,6 +69,15 @@ trap 'exit 143' TERM
 note "setting up schema kvbench (2M events, 2 x 100,000 profiles, 100,000 keys)"
 "${PSQL[@]}" -f "$F/setup.sql" >/dev/null
 sql "SELECT count(kv.set(k, v)) FROM kvbench.ucache" >/dev/null
+# the events at rest, as the mover leaves them: compressed blocks, when
+# widecol has them
+if [ "$(sql "SELECT to_regprocedure('widecol.compact(regclass)') IS NOT NULL")" = t ]; then
+	note "widecol.compact of the events"
+	sql "SELECT widecol.compact('kvbench.events')" "VACUUM ANALYZE kvbench.events" >/dev/null
+	AT_REST="compacted into widecol's compressed blocks"
+else
+	AT_REST="in widecol's uncompressed delta (no widecol.compact yet)"
+fi
 # the direct query needs an access path by user: the keyscan when widecol
 # has one, otherwise a btree on the key columns as a user would add
 if [ -z "$(sql "SELECT 1 FROM pg_settings WHERE name = 'widecol.enable_keyscan'")" ]; then
@@ -140,7 +149,7 @@ r_feed_w=$(ratio "${MED[feed_cached_w]}" "${MED[feed_direct_w]}")
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) cores;"
 	echo "$(sql "SELECT version()" | cut -d, -f1); pgbench -M prepared over $([ "$PGHOST" = localhost ] && echo TCP || echo "the Unix socket"), $CLIENTS clients, median of $RUNS run(s) of ${DURATION} s;"
-	echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg). Direct feed query: $DIRECT_PATH."
+	echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg). Direct feed query: $DIRECT_PATH; events $AT_REST."
 	echo
 	echo "| measurement | tps | against | ratio | target | |"
 	echo "|---|---:|---|---:|---|---|"
