@@ -444,6 +444,45 @@ wc_tomb_hides(HeapTuple tup, Snapshot snapshot, Buffer buf)
 	}
 }
 
+/* Start a scan of the DELETE/UPDATE tombstones of blockid (SnapshotAny) */
+static SysScanDesc
+wc_tomb_scan_begin(WcStorage *st, Oid blockid, ScanKeyData *keys)
+{
+	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(blockid));
+	ScanKeyInit(&keys[1], (AttrNumber) 2, BTGreaterEqualStrategyNumber,
+				F_INT4GE, Int32GetDatum(WC_SEQ_TOMB_LAST));
+	ScanKeyInit(&keys[2], (AttrNumber) 2, BTLessEqualStrategyNumber,
+				F_INT4LE, Int32GetDatum(WC_SEQ_TOMB_FIRST));
+	return systable_beginscan(st->toastrel,
+							  RelationGetRelid(st->toastidxs[st->validIndex]),
+							  true, SnapshotAny, 3, keys);
+}
+
+/*
+ * Next tombstone of a wc_tomb_scan_begin scan: its tuple, buffer and row;
+ * false at the end.
+ */
+static bool
+wc_tomb_scan_next(WcStorage *st, SysScanDesc scan, HeapTuple *tup,
+				  Buffer *buf, int *row)
+{
+	while ((*tup = systable_getnext(scan)) != NULL)
+	{
+		Oid			chunk_id;
+		int32		seq;
+
+		WcStorageGetChunk(*tup, RelationGetDescr(st->toastrel), &chunk_id, &seq,
+						  NULL, NULL);
+		*row = -seq - 3;
+		if (*row < 0 || *row >= WC_MAX_BLOCK_ROWS)
+			continue;
+		*buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
+		return true;
+	}
+	return false;
+}
+
 /*
  * Mark in hidden[] (WC_MAX_BLOCK_ROWS entries, zeroed by the caller) the
  * rows of blockid whose DELETE/UPDATE tombstone snapshot sees.
@@ -454,30 +493,14 @@ WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot, bool *hidden)
 	ScanKeyData keys[3];
 	SysScanDesc scan;
 	HeapTuple	tup;
+	Buffer		buf;
+	int			row;
 
 	if (snapshot->snapshot_type == SNAPSHOT_ANY)
 		return;
-	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(blockid));
-	ScanKeyInit(&keys[1], (AttrNumber) 2, BTGreaterEqualStrategyNumber,
-				F_INT4GE, Int32GetDatum(WC_SEQ_TOMB_LAST));
-	ScanKeyInit(&keys[2], (AttrNumber) 2, BTLessEqualStrategyNumber,
-				F_INT4LE, Int32GetDatum(WC_SEQ_TOMB_FIRST));
-	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(st->toastidxs[st->validIndex]),
-							  true, SnapshotAny, 3, keys);
-	while ((tup = systable_getnext(scan)) != NULL)
+	scan = wc_tomb_scan_begin(st, blockid, keys);
+	while (wc_tomb_scan_next(st, scan, &tup, &buf, &row))
 	{
-		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
-		Oid			chunk_id;
-		int32		seq;
-		int			row;
-
-		WcStorageGetChunk(tup, RelationGetDescr(st->toastrel), &chunk_id, &seq,
-						  NULL, NULL);
-		row = -seq - 3;
-		if (row < 0 || row >= WC_MAX_BLOCK_ROWS)
-			continue;
 		if (wc_tomb_hides(tup, snapshot, buf))
 			hidden[row] = true;
 	}
@@ -695,29 +718,14 @@ WcTombStates(WcStorage *st, Oid blockid, TransactionId OldestXmin,
 	ScanKeyData keys[3];
 	SysScanDesc scan;
 	HeapTuple	tup;
+	Buffer		buf;
+	int			row;
 
-	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(blockid));
-	ScanKeyInit(&keys[1], (AttrNumber) 2, BTGreaterEqualStrategyNumber,
-				F_INT4GE, Int32GetDatum(WC_SEQ_TOMB_LAST));
-	ScanKeyInit(&keys[2], (AttrNumber) 2, BTLessEqualStrategyNumber,
-				F_INT4LE, Int32GetDatum(WC_SEQ_TOMB_FIRST));
-	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(st->toastidxs[st->validIndex]),
-							  true, SnapshotAny, 3, keys);
-	while ((tup = systable_getnext(scan)) != NULL)
+	scan = wc_tomb_scan_begin(st, blockid, keys);
+	while (wc_tomb_scan_next(st, scan, &tup, &buf, &row))
 	{
-		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
-		Oid			chunk_id;
-		int32		seq;
-		int			row;
 		HTSV_Result res;
 
-		WcStorageGetChunk(tup, RelationGetDescr(st->toastrel), &chunk_id, &seq,
-						  NULL, NULL);
-		row = -seq - 3;
-		if (row < 0 || row >= WC_MAX_BLOCK_ROWS)
-			continue;
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		res = HeapTupleSatisfiesVacuum(tup, OldestXmin, buf);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
