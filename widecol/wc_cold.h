@@ -214,6 +214,10 @@ extern void WcStorageInsert(WcStorage *st, Oid blockid, int32 seq,
 							const void *data, Size len, ItemPointer newtid);
 extern bool WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf,
 							  HeapTupleData *tuple);
+extern TableScanDesc WcToastScanBegin(Relation toastrel);
+extern bool WcToastScanNext(TableScanDesc scan, HeapTuple *tup, Buffer *buf,
+							Oid *chunk_id, int32 *seq, const char **data,
+							Size *len);
 extern void WcStorageGetChunk(HeapTuple tuple, TupleDesc desc, Oid *chunk_id,
 							  int32 *seq, const char **data, Size *len);
 extern void WcStoragePushContext(ErrorContextCallback *cb, Relation rel,

@@ -72,6 +72,11 @@ WcIndexBuildCold(Relation table, Relation index, IndexInfo *ii,
 	WcStorage	st;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	Buffer		buf;
+	Oid			chunk_id;
+	int32		seq;
+	const char *data;
+	Size		len;
 	MemoryContext blkcxt;
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
@@ -94,25 +99,16 @@ WcIndexBuildCold(Relation table, Relation index, IndexInfo *ii,
 								   ALLOCSET_DEFAULT_SIZES);
 
 	WcStorageOpen(&st, table, AccessShareLock);
-	scan = heap_beginscan(st.toastrel, SnapshotAny, 0, NULL, NULL,
-						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
+	scan = WcToastScanBegin(st.toastrel);
 	WcStoragePushContext(&errcb, table, &cur_blockid);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while (WcToastScanNext(scan, &tup, &buf, &chunk_id, &seq, &data, &len))
 	{
-		Buffer		buf = ((HeapScanDesc) scan)->rs_cbuf;
-		Oid			chunk_id;
-		int32		seq;
-		const char *data;
-		Size		len;
 		bool		block_alive = true;
 		bool		hidden[WC_MAX_BLOCK_ROWS] = {0};
 		uint8		rowstate[WC_MAX_BLOCK_ROWS] = {0};
 		WcDecodedBlock *blk;
 		int			r;
 
-		CHECK_FOR_INTERRUPTS();
-		WcStorageGetChunk(tup, RelationGetDescr(st.toastrel), &chunk_id, &seq,
-						  &data, &len);
 		if (seq != WC_SEQ_BLOCK)
 			continue;
 		if (concurrent)

@@ -125,6 +125,11 @@ widecol_cold_stats(PG_FUNCTION_ARGS)
 	WcStorage	st;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	Buffer		buf;
+	Oid			chunk_id;
+	int32		seq;
+	const char *data;
+	Size		len;
 	Snapshot	snapshot;
 	int64		blocks = 0;
 	int64		rows = 0;
@@ -150,22 +155,13 @@ widecol_cold_stats(PG_FUNCTION_ARGS)
 	if (WcStorageExists(rel))
 		WcStorageOpen(&st, rel, AccessShareLock);
 	scan = WcStorageExists(rel) ?
-		heap_beginscan(st.toastrel, SnapshotAny, 0, NULL, NULL,
-					   SO_TYPE_SEQSCAN | SO_ALLOW_STRAT) : NULL;
-	while (scan != NULL && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		WcToastScanBegin(st.toastrel) : NULL;
+	while (scan != NULL && WcToastScanNext(scan, &tup, &buf, &chunk_id, &seq, &data, &len))
 	{
-		Buffer		buf = ((HeapScanDesc) scan)->rs_cbuf;
-		Oid			chunk_id;
-		int32		seq;
-		const char *data;
-		Size		len;
 		WcBlockSummary sum;
 		bool		hidden[WC_MAX_BLOCK_ROWS] = {0};
 		int			r;
 
-		CHECK_FOR_INTERRUPTS();
-		WcStorageGetChunk(tup, RelationGetDescr(st.toastrel), &chunk_id, &seq,
-						  &data, &len);
 		if (seq != WC_SEQ_BLOCK || !WcBlockTupleVisible(tup, snapshot, buf))
 			continue;
 		if (data == NULL)

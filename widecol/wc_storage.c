@@ -30,11 +30,13 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/heaptoast.h"
 #include "access/table.h"
 #include "access/toast_internals.h"
 #include "catalog/catalog.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
@@ -169,6 +171,31 @@ WcStorageGetChunk(HeapTuple tuple, TupleDesc desc, Oid *chunk_id, int32 *seq,
 	}
 	*data = VARDATA_ANY(v);
 	*len = VARSIZE_ANY_EXHDR(v);
+}
+
+/* A pass over every tuple of a TOAST relation, SnapshotAny (maintenance) */
+TableScanDesc
+WcToastScanBegin(Relation toastrel)
+{
+	return heap_beginscan(toastrel, SnapshotAny, 0, NULL, NULL,
+						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
+}
+
+/*
+ * Next tuple of a WcToastScanBegin pass with its buffer and chunk fields
+ * (see WcStorageGetChunk); false at the end.  Checks for interrupts.
+ */
+bool
+WcToastScanNext(TableScanDesc scan, HeapTuple *tup, Buffer *buf, Oid *chunk_id,
+				int32 *seq, const char **data, Size *len)
+{
+	CHECK_FOR_INTERRUPTS();
+	*tup = heap_getnext(scan, ForwardScanDirection);
+	if (*tup == NULL)
+		return false;
+	*buf = ((HeapScanDesc) scan)->rs_cbuf;
+	WcStorageGetChunk(*tup, RelationGetDescr(scan->rs_rd), chunk_id, seq, data, len);
+	return true;
 }
 
 /*

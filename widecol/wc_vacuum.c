@@ -108,6 +108,11 @@ wc_cleanup_scan(Relation rel, TransactionId OldestXmin, WcCleanup *c)
 	WcStorage	st;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	Buffer		buf;
+	Oid			chunk_id;
+	int32		seq;
+	const char *data;
+	Size		len;
 	HASHCTL		ctl;
 	Oid			cur_blockid = InvalidOid;
 	ErrorContextCallback errcb;
@@ -121,24 +126,15 @@ wc_cleanup_scan(Relation rel, TransactionId OldestXmin, WcCleanup *c)
 
 	WcStorageOpen(&st, rel, AccessShareLock);
 	WcStoragePushContext(&errcb, rel, &cur_blockid);
-	scan = heap_beginscan(st.toastrel, SnapshotAny, 0, NULL, NULL,
-						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	scan = WcToastScanBegin(st.toastrel);
+	while (WcToastScanNext(scan, &tup, &buf, &chunk_id, &seq, &data, &len))
 	{
-		Buffer		buf = ((HeapScanDesc) scan)->rs_cbuf;
-		Oid			chunk_id;
-		int32		seq;
-		const char *data;
-		Size		len;
 		HTSV_Result res;
 		WcBlockFate *fate;
 		bool		found;
 		WcBlockSummary sum;
 		int			r;
 
-		CHECK_FOR_INTERRUPTS();
-		WcStorageGetChunk(tup, RelationGetDescr(st.toastrel), &chunk_id, &seq,
-						  &data, &len);
 		if (seq != WC_SEQ_BLOCK)
 			continue;
 		cur_blockid = chunk_id;
@@ -284,27 +280,23 @@ wc_copy_cold(Relation OldHeap, Relation NewHeap, TransactionId OldestXmin,
 	RewriteState rw;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	Buffer		buf;
+	Oid			chunk_id;
+	int32		seq;
+	const char *data;
+	Size		len;
 	double		live = 0;
 	Oid			newidx;
 	ReindexParams params = {0};
 
 	rw = begin_heap_rewrite(oldtoast, newtoast, OldestXmin, FreezeXid,
 							MultiXactCutoff);
-	scan = heap_beginscan(oldtoast, SnapshotAny, 0, NULL, NULL,
-						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	scan = WcToastScanBegin(oldtoast);
+	while (WcToastScanNext(scan, &tup, &buf, &chunk_id, &seq, &data, &len))
 	{
-		Buffer		buf = ((HeapScanDesc) scan)->rs_cbuf;
-		Oid			chunk_id;
-		int32		seq;
-		const char *data;
-		Size		len;
 		HTSV_Result res;
 		HeapTuple	copy;
 
-		CHECK_FOR_INTERRUPTS();
-		WcStorageGetChunk(tup, RelationGetDescr(oldtoast), &chunk_id, &seq,
-						  &data, &len);
 		if (seq >= 0)
 			continue;			/* real TOAST chunks: heap's copy re-toasts */
 		LockBuffer(buf, BUFFER_LOCK_SHARE);

@@ -105,6 +105,11 @@ wc_verify_blocks(Relation rel, WcVerifyState *vs, HTAB *nrows_by_block)
 	WcStorage	st;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	Buffer		buf;
+	Oid			chunk_id;
+	int32		seq;
+	const char *data;
+	Size		len;
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	WcKeyInfo  *keys = WcKeyInfoBuild(rel);
 	int64		nblocks = 0;
@@ -112,24 +117,15 @@ wc_verify_blocks(Relation rel, WcVerifyState *vs, HTAB *nrows_by_block)
 	int64		bad = 0;
 
 	WcStorageOpen(&st, rel, AccessShareLock);
-	scan = heap_beginscan(st.toastrel, SnapshotAny, 0, NULL, NULL,
-						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	scan = WcToastScanBegin(st.toastrel);
+	while (WcToastScanNext(scan, &tup, &buf, &chunk_id, &seq, &data, &len))
 	{
-		Buffer		buf = ((HeapScanDesc) scan)->rs_cbuf;
-		Oid			chunk_id;
-		int32		seq;
-		const char *data;
-		Size		len;
 		char	   *copy;
 		MemoryContext oldcxt = CurrentMemoryContext;
 		ResourceOwner oldowner = CurrentResourceOwner;
 		int		   *entry;
 		bool		found;
 
-		CHECK_FOR_INTERRUPTS();
-		WcStorageGetChunk(tup, RelationGetDescr(st.toastrel), &chunk_id, &seq,
-						  &data, &len);
 		if (seq != WC_SEQ_BLOCK || !WcBlockTupleVisible(tup, snapshot, buf))
 			continue;
 		nblocks++;
@@ -193,27 +189,23 @@ wc_verify_tombstones(Relation rel, WcVerifyState *vs, HTAB *nrows_by_block)
 	WcStorage	st;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	Buffer		buf;
+	Oid			chunk_id;
+	int32		seq;
+	const char *data;
+	Size		len;
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	int64		ntombs = 0;
 	int64		bad = 0;
 
 	WcStorageOpen(&st, rel, AccessShareLock);
-	scan = heap_beginscan(st.toastrel, SnapshotAny, 0, NULL, NULL,
-						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	scan = WcToastScanBegin(st.toastrel);
+	while (WcToastScanNext(scan, &tup, &buf, &chunk_id, &seq, &data, &len))
 	{
-		Buffer		buf = ((HeapScanDesc) scan)->rs_cbuf;
-		Oid			chunk_id;
-		int32		seq;
-		const char *data;
-		Size		len;
 		int			row;
 		int		   *entry;
 		WcTombstone t;
 
-		CHECK_FOR_INTERRUPTS();
-		WcStorageGetChunk(tup, RelationGetDescr(st.toastrel), &chunk_id, &seq,
-						  &data, &len);
 		if (seq > WC_SEQ_TOMB_FIRST || !WcBlockTupleVisible(tup, snapshot, buf))
 			continue;
 		ntombs++;
