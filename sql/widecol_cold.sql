@@ -300,5 +300,20 @@ RESET ROLE;
 REVOKE EXECUTE ON FUNCTION widecol.compact(regclass) FROM wc_cold_stranger;
 DROP ROLE wc_cold_stranger;
 
+-- a published table is not compacted (logical decoding would see deletions)
+SET client_min_messages = error;
+CREATE PUBLICATION wc_cold_pub FOR TABLE ev;
+RESET client_min_messages;
+SELECT widecol.compact('ev');
+\echo :LAST_ERROR_SQLSTATE
+DROP PUBLICATION wc_cold_pub;
+SET client_min_messages = error;
+CREATE PUBLICATION wc_cold_pub FOR ALL TABLES;
+RESET client_min_messages;
+SELECT widecol.compact('ev');
+\echo :LAST_ERROR_SQLSTATE
+DROP PUBLICATION wc_cold_pub;
+SELECT moved_rows >= 0 AS compacted FROM widecol.compact('ev');
+
 DROP TABLE ev, hv, audit, cz, big;
 DROP FUNCTION ev_audit();

@@ -9,7 +9,9 @@
  *
  *	  compact(regclass)		ShareUpdateExclusiveLock; refuses to run inside a
  *							transaction block (25001), because the moved
- *							rows should be committed as soon as they move
+ *							rows should be committed as soon as they move,
+ *							and on a published table (0A000): logical
+ *							decoding would see the move as deletions
  *	  verify(regclass)		AccessShareLock
  *	  _cold_stats(regclass)	AccessShareLock; block headers only (no
  *							decompression), counted with a fresh snapshot
@@ -25,9 +27,11 @@
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_publication.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "utils/relcache.h"
 #include "tcop/utility.h"
 #include "storage/procarray.h"
 #include "utils/acl.h"
@@ -61,6 +65,26 @@ wc_open_owned_table(Oid relid, LOCKMODE lockmode, bool check_owner)
 	return rel;
 }
 
+/*
+ * Raise 0A000 if rel is in a publication (directly, by schema, FOR ALL
+ * TABLES or through a partitioned ancestor): a subscriber would receive the
+ * mover's deletions of the moved rows and none of the cold rows.
+ */
+static void
+wc_refuse_published(Relation rel)
+{
+	PublicationDesc pubdesc;
+
+	RelationBuildPublicationDesc(rel, &pubdesc);
+	if (pubdesc.pubactions.pubinsert || pubdesc.pubactions.pubupdate ||
+		pubdesc.pubactions.pubdelete || pubdesc.pubactions.pubtruncate)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot compact table \"%s\" because it is published",
+						RelationGetRelationName(rel)),
+				 errdetail("Logical decoding of widecol cold rows is not supported.")));
+}
+
 PG_FUNCTION_INFO_V1(widecol_compact);
 
 /* widecol.compact(regclass): move the movable delta rows to the cold tier */
@@ -79,6 +103,7 @@ widecol_compact(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("widecol.compact()");
 	PreventInTransactionBlock(true, "widecol.compact()");
 	rel = wc_open_owned_table(relid, ShareUpdateExclusiveLock, true);
+	wc_refuse_published(rel);
 	WcMove(rel, &res);
 	table_close(rel, NoLock);
 
