@@ -20,7 +20,7 @@ $primary->safe_psql('postgres', q{
 	  USING widecol WITH (partition_key = 'user_id', sort_key = 'ts');
 	CREATE INDEX ev_user_ts ON ev (user_id, ts);
 });
-$primary->safe_psql('postgres', q{SELECT pg_create_physical_replication_slot('standby')});
+$primary->safe_psql('postgres', q{SELECT pg_create_physical_replication_slot('standby', true)});
 $primary->backup('bk');
 
 # a slot keeps the primary's WAL (large with consistency checking) until

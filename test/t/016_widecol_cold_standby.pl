@@ -20,7 +20,7 @@ $primary->safe_psql('postgres', q{
 	  USING widecol WITH (partition_key = 'user_id', sort_key = 'ts');
 	CREATE INDEX ev_kind ON ev (kind);
 });
-$primary->safe_psql('postgres', q{SELECT pg_create_physical_replication_slot('standby')});
+$primary->safe_psql('postgres', q{SELECT pg_create_physical_replication_slot('standby', true)});
 $primary->backup('bk');
 my $standby = PostgreSQL::Test::Cluster->new('cold_standby');
 $standby->init_from_backup($primary, 'bk', has_streaming => 1);
