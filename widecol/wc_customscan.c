@@ -181,7 +181,7 @@ wc_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 
 	/* the planner holds a lock on the relation */
 	relation = table_open(rte->relid, NoLock);
-	info = WcGetKeyInfo(relation);
+	info = WcGetKeyIndexInfo(relation);
 	table_close(relation, NoLock);
 	if (info->npk <= 0 || info->npk > keyindex->nkeycolumns)
 		return;

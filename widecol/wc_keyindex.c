@@ -46,9 +46,9 @@
  *							INDEX creates it and is adopted (dependency
  *							recorded).
  *
- * Planner: get_relation_info_hook removes the key index from
- * rel->indexlist, so no ordinary index path, index-only scan or
- * selectivity probe uses it; the IndexOptInfo is kept aside
+ * Planner: wc_plan.c's get_relation_info_hook calls WcKeyIndexHide, which
+ * removes the key index from rel->indexlist, so no ordinary index path,
+ * index-only scan or selectivity probe uses it; the IndexOptInfo is kept aside
  * (WcStashedKeyIndex) for the keyscan path generation.  The stash lives in
  * the planner's memory and is reset around every planner call.
  *
@@ -76,7 +76,6 @@
 #include "commands/tablecmds.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -85,7 +84,6 @@
 
 #include "widecol.h"
 
-static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 static planner_hook_type prev_planner_hook = NULL;
 
 /* Key indexes removed from RelOptInfos during the current planner call */
@@ -145,7 +143,7 @@ wc_find_key_index(Oid relid)
  * none (during its CREATE TABLE, or in binary upgrade before adoption).
  */
 const WcKeyIndexInfo *
-WcGetKeyInfo(Relation rel)
+WcGetKeyIndexInfo(Relation rel)
 {
 	WcKeyIndexInfo  *info;
 	WcKeys		keys;
@@ -472,25 +470,17 @@ WcStashedKeyIndex(RelOptInfo *rel)
 	return NULL;
 }
 
-/* get_relation_info_hook: take the key index out of a widecol rel */
-static void
-wc_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
-					 RelOptInfo *rel)
+/*
+ * Take the key index out of rel, the planner's view of the widecol table
+ * relation (from wc_plan.c's get_relation_info_hook), and stash it for the
+ * keyscan.
+ */
+void
+WcKeyIndexHide(RelOptInfo *rel, Relation relation)
 {
-	Relation	relation;
-	Oid			keyindex = InvalidOid;
+	Oid			keyindex = WcGetKeyIndexInfo(relation)->keyindex;
 	ListCell   *lc;
 
-	if (prev_get_relation_info_hook)
-		prev_get_relation_info_hook(root, relid, inhparent, rel);
-	if (inhparent || rel->indexlist == NIL)
-		return;
-
-	/* the planner holds a lock on the relation already */
-	relation = table_open(relid, NoLock);
-	if (relation->rd_tableam == WcGetRoutine())
-		keyindex = WcGetKeyInfo(relation)->keyindex;
-	table_close(relation, NoLock);
 	if (!OidIsValid(keyindex))
 		return;
 
@@ -543,12 +533,10 @@ wc_planner(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
-/* Install the planner hooks (from _PG_init) */
+/* Install the planner hook (from _PG_init) */
 void
 WcKeyIndexInit(void)
 {
-	prev_get_relation_info_hook = get_relation_info_hook;
-	get_relation_info_hook = wc_get_relation_info;
 	prev_planner_hook = planner_hook;
 	planner_hook = wc_planner;
 }

@@ -222,7 +222,7 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 	ks->index = index_open(linitial_oid(cscan->custom_private), AccessShareLock);
 	ks->direction = lsecond_oid(cscan->custom_private) == WC_KEYSCAN_BACKWARD ?
 		BackwardScanDirection : ForwardScanDirection;
-	ks->npk = WcGetKeyInfo(table)->npk;
+	ks->npk = WcGetKeyIndexInfo(table)->npk;
 
 	context.scanrelid = cscan->scan.scanrelid;
 	context.index = ks->index;

@@ -38,7 +38,11 @@
 
 static get_relation_info_hook_type prev_get_relation_info = NULL;
 
-/* get_relation_info_hook: widecol tables get no parallel workers */
+/*
+ * get_relation_info_hook: a widecol table's key index is taken out of the
+ * index list (the keyscan uses it, wc_keyindex.c), and the table gets no
+ * parallel workers and no index-only scans
+ */
 static void
 wc_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 					 RelOptInfo *rel)
@@ -47,12 +51,15 @@ wc_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 		prev_get_relation_info(root, relationObjectId, inhparent, rel);
 	/* plan_create_index_workers() passes inhparent = true too */
 	{
+		/* the planner holds a lock on the relation already */
 		Relation	relation = table_open(relationObjectId, NoLock);
 
 		if (relation->rd_tableam == WcGetRoutine())
 		{
 			ListCell   *lc;
 
+			if (!inhparent && rel->indexlist != NIL)
+				WcKeyIndexHide(rel, relation);
 			rel->rel_parallel_workers = 0;
 			foreach(lc, rel->indexlist)
 			{

@@ -176,7 +176,8 @@ extern bool WcStatementUsesWidecol(Node *parsetree);
 extern bool WcCurrentKeys(Oid relid, WcKeys *keys);
 
 /* wc_keyindex.c */
-extern const WcKeyIndexInfo *WcGetKeyInfo(Relation rel);
+extern const WcKeyIndexInfo *WcGetKeyIndexInfo(Relation rel);
+extern void WcKeyIndexHide(RelOptInfo *rel, Relation relation);
 extern void WcCreateKeyIndex(Relation rel, const WcKeys *keys);
 extern void WcDropKeyIndex(Oid relid);
 extern bool WcSkipKeyIndexStmt(IndexStmt *stmt, Oid *adopt_relid);
