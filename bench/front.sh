@@ -29,14 +29,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-export PGHOST=${PGHOST:-localhost}
-export PGPORT=${PGPORT:-5499}
-export PGUSER=${PGUSER:-postgres}
-export PGDATABASE=${PGDATABASE:-demo}
 OUT=${BENCH_OUT:-$BENCH_DIR/results-front.md}
 SCRIPT_NAME=bench/front.sh
-PSQL=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
 

@@ -1,9 +1,17 @@
 # bench/lib.sh: helpers shared by the benchmark scripts (sourced)
 #
-# The caller sets SCRIPT_NAME, PSQL (a psql command line as an array) and
-# PGBIN before using them. Sourcing sets DURATION and RUNS: BENCH_QUICK=1
+# The caller sets SCRIPT_NAME. Sourcing sets the connection (PGBIN, PGHOST,
+# PGPORT, PGUSER, PGDATABASE: the "make run" server unless given), PSQL (a
+# psql command line as an array), and DURATION and RUNS: BENCH_QUICK=1
 # means 3 s and 1 run, else BENCH_DURATION (default 10) and BENCH_RUNS
 # (default 3).
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+export PGHOST=${PGHOST:-localhost}
+export PGPORT=${PGPORT:-5499}
+export PGUSER=${PGUSER:-postgres}
+export PGDATABASE=${PGDATABASE:-demo}
+PSQL=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	DURATION=3

@@ -43,15 +43,9 @@ set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=${REPO_ROOT:-$(cd "$BENCH_DIR/.." && pwd)}
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-export PGHOST=${PGHOST:-localhost}
-export PGPORT=${PGPORT:-5499}
-export PGUSER=${PGUSER:-postgres}
-export PGDATABASE=${PGDATABASE:-demo}
 REDIS_PORT=${BENCH_REDIS_PORT:-6399}
 OUT=${BENCH_OUT:-$BENCH_DIR/results.md}
 SCRIPT_NAME=bench/run.sh
-
 
 NKEYS=100000				# keys for GET/SET and rows of the UNLOGGED table
 NCALLS=1000000				# calls in the one-statement test
@@ -71,7 +65,6 @@ if [ ! -x "$PGBIN/psql" ] || [ ! -x "$PGBIN/pgbench" ]; then
 	die "psql or pgbench not found in PGBIN=$PGBIN (run this through 'make bench')"
 fi
 
-PSQL=("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1)
 # single-statement timings: one core, no JIT, for both sides alike
 STMT_PGOPTIONS="${PGOPTIONS:-} -c jit=off -c max_parallel_workers_per_gather=0"
 
