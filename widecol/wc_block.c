@@ -446,6 +446,7 @@ WcBlockSummarize(Relation rel, Oid blockid, const char *data, Size len,
 	const WcBlockHeader *hdr = wc_check_payload(rel, blockid, data, len, false);
 
 	sum->nrows = hdr->nrows;
+	sum->flags = hdr->flags;
 	sum->raw_size = hdr->raw_size;
 	sum->comp_size = hdr->comp_size;
 	sum->written_at = hdr->written_at;

@@ -611,7 +611,9 @@ wc_block_committed(HeapTuple blocktup)
  * under an MVCC snapshot a row of a committed block counts as seen even if
  * the block was written after the snapshot: the mover only moves rows that
  * every live snapshot sees (their xmin precedes the oldest xmin), and a
- * snapshot that does not see the move sees the row's delta copy.
+ * snapshot that does not see the move sees the row's delta copy.  Rows of
+ * a block a COPY loaded (WC_BLOCK_LOADED) are new: they count as seen only
+ * if the block is visible.
  */
 bool
 WcColdRowVisible(Relation rel, ItemPointer tid, Snapshot snapshot)
@@ -642,7 +644,8 @@ WcColdRowVisible(Relation rel, ItemPointer tid, Snapshot snapshot)
 		WcBlockSummarize(rel, blockid, data, len, &sum);
 		if (WcTidRow(tid) < sum.nrows &&
 			(WcBlockTupleVisible(&btup, snapshot, buf) ||
-			 (IsMVCCSnapshot(snapshot) && wc_block_committed(&btup))))
+			 (IsMVCCSnapshot(snapshot) && !(sum.flags & WC_BLOCK_LOADED) &&
+			  wc_block_committed(&btup))))
 		{
 			bool		hidden[WC_MAX_BLOCK_ROWS] = {0};
 

@@ -23,8 +23,10 @@
 #include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
+#include "nodes/parsenodes.h"
 #include "storage/itemptr.h"
 #include "utils/sortsupport.h"
+#include "utils/queryenvironment.h"
 #include "utils/tuplestore.h"
 
 /* ----------------------------------------------------------------
@@ -81,6 +83,9 @@ WcTidRow(ItemPointer tid)
 #define WC_BLOCK_VERSION		1
 #define WC_CODEC_NONE			0
 #define WC_CODEC_ZSTD			1
+#define WC_CODEC_MASK			0x0003
+/* header flag: rows born in the block's transaction (COPY), not moved */
+#define WC_BLOCK_LOADED			0x0004
 
 typedef struct WcBlockHeader
 {
@@ -151,6 +156,7 @@ typedef struct WcDecodedBlock
 typedef struct WcBlockSummary
 {
 	int			nrows;
+	uint16		flags;			/* header flags (WC_BLOCK_LOADED) */
 	uint32		raw_size;
 	uint32		comp_size;
 	TimestampTz written_at;
@@ -311,5 +317,13 @@ extern void WcVerify(Relation rel, Tuplestorestate *store, TupleDesc desc);
 
 /* wc_plan.c */
 extern void WcPlanInit(void);
+
+/* wc_sql.c */
+extern bool WcIsPublished(Relation rel);
+
+/* wc_copy.c */
+extern bool wc_copy_direct;
+extern bool WcCopyFrom(const CopyStmt *stmt, const char *queryString,
+					   QueryEnvironment *queryEnv, uint64 *processed);
 
 #endif							/* WC_COLD_H */

@@ -65,6 +65,12 @@ _PG_init(void)
 							 "in sort key order through the table's key index.",
 							 &wc_enable_keyscan, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("widecol.copy_direct",
+							 "Lets COPY FROM write widecol rows straight into compressed blocks.",
+							 "Applies to tables without triggers, unique indexes, row-level "
+							 "security or publications; other loads go through the delta.",
+							 &wc_copy_direct, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("widecol");
 	WcUtilityInit();
 	WcObjectAccessInit();

@@ -67,6 +67,7 @@
 #include "utils/syscache.h"
 
 #include "widecol.h"
+#include "wc_cold.h"
 
 /* Innermost statement frame, NULL outside utility statements */
 WcFrame    *wc_current_frame = NULL;
@@ -568,6 +569,20 @@ wc_process_utility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree;
 	WcStmtState st;
 	WcFrame		frame;
+
+	/* a bulk load that can go straight into cold blocks */
+	if (IsA(pstmt->utilityStmt, CopyStmt))
+	{
+		uint64		processed;
+
+		if (WcCopyFrom((CopyStmt *) pstmt->utilityStmt, queryString,
+					   queryEnv, &processed))
+		{
+			if (qc)
+				SetQueryCompletion(qc, CMDTAG_COPY, processed);
+			return;
+		}
+	}
 
 	memset(&st, 0, sizeof(st));
 	memset(&frame, 0, sizeof(frame));

@@ -1,0 +1,414 @@
+/*-------------------------------------------------------------------------
+ *
+ * wc_copy.c
+ *	  COPY FROM straight into cold blocks: the bulk load path.
+ *
+ * A COPY FROM into a widecol table normally inserts every row into the
+ * delta (a heap insert plus a key index entry per row) and leaves it to the
+ * mover to compress them later.  When nothing in the table needs to see
+ * rows one at a time, the ProcessUtility hook (wc_utility.c) hands the
+ * statement here instead, and the rows skip the delta:
+ *
+ *	  1. the statement is checked as DoCopy checks it (server file and
+ *		 program privileges, INSERT privilege on the columns, read-only and
+ *		 parallel mode), then parsed by core's BeginCopyFrom/NextCopyFrom,
+ *		 so every COPY format and option, defaults and input errors (with
+ *		 their "COPY t, line N" context) behave as in core;
+ *	  2. each row is checked against the table's constraints
+ *		 (ExecConstraints) and formed into a heap tuple in a batch bounded by
+ *		 maintenance_work_mem, as the mover's batches are;
+ *	  3. a full batch is sorted by (partition key, sort key) and written as
+ *		 compressed blocks (wc_block.c) under fresh block ids, each row
+ *		 getting an entry with its cold TID in every index; rows too large
+ *		 for a block go to the delta as usual.
+ * The blocks are tuples of the TOAST relation inserted by the loading
+ * transaction, so the load is atomic: it becomes visible at commit and
+ * vanishes on abort, with heap's WAL (DESIGN.md 3.2).  Blocks written here
+ * carry WC_BLOCK_LOADED: their rows are new, so a snapshot sees them only
+ * if it sees the block (wc_cold.c), unlike moved rows.
+ *
+ * The path is taken only when the table is a plain widecol table (not a
+ * partition, not partitioned) with no triggers (foreign keys included),
+ * no unique or exclusion index, no stored generated column, no row-level
+ * security and no publication, the statement has no WHERE clause and no
+ * FREEZE, and widecol.copy_direct is on; anything else takes core's COPY.
+ * Hooks of extensions loaded before widecol do not see the statement.
+ *
+ * Locking: RowExclusiveLock on the table, as core's COPY FROM; the TOAST
+ * relation and the indexes are opened with RowExclusiveLock for inserts.
+ *
+ * widecol/wc_copy.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "commands/copy.h"
+#include "commands/progress.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "parser/parse_relation.h"
+#include "pgstat.h"
+#include "storage/predicate.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/backend_progress.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/tuplesort.h"
+#include "utils/typcache.h"
+
+#include "widecol.h"
+#include "wc_cold.h"
+
+/*
+ * A batch is sorted in maintenance_work_mem (spilling to temporary files)
+ * and holds up to this many times as many bytes: the larger the batch, the
+ * longer each partition's runs.
+ */
+#define WC_COPY_SORT_FACTOR		16
+
+/* widecol.copy_direct: COPY FROM may write cold blocks directly */
+bool		wc_copy_direct = true;
+
+typedef struct WcCopyState
+{
+	Relation	rel;
+	WcKeyInfo  *keys;
+	WcStorage	st;
+	WcIndexInserter *ins;
+	bool		zstd;
+	int			level;
+	Tuplesortstate *sort;		/* rows of the current batch, or NULL */
+	Size		batch_bytes;	/* raw bytes put into the sort */
+	TupleTableSlot *outslot;	/* sorted rows come back through it */
+} WcCopyState;
+
+
+/* True if the statement's options ask for FREEZE */
+static bool
+wc_copy_wants_freeze(List *options)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, lc);
+
+		if (strcmp(def->defname, "freeze") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* True if rel has a unique or exclusion index */
+static bool
+wc_copy_has_unique_index(Relation rel)
+{
+	List	   *oids = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, oids)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+
+		found = idx->rd_index->indisunique || idx->rd_index->indisexclusion;
+		index_close(idx, AccessShareLock);
+		if (found)
+			break;
+	}
+	list_free(oids);
+	return found;
+}
+
+/* True if rows loaded into rel need nothing the direct path skips */
+static bool
+wc_copy_eligible(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	return rel->rd_tableam == WcGetRoutine() &&
+		rel->rd_rel->relkind == RELKIND_RELATION &&
+		!rel->rd_rel->relispartition &&
+		rel->trigdesc == NULL &&
+		(desc->constr == NULL || !desc->constr->has_generated_stored) &&
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED &&
+		!WcIsPublished(rel) &&
+		!wc_copy_has_unique_index(rel);
+}
+
+/* Raise 42501 as DoCopy does for server-side files and programs */
+static void
+wc_copy_check_source(const CopyStmt *stmt)
+{
+	if (stmt->filename == NULL)
+		return;
+	if (stmt->is_program)
+	{
+		if (!has_privs_of_role(GetUserId(), ROLE_PG_EXECUTE_SERVER_PROGRAM))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be superuser or have privileges of the pg_execute_server_program role to COPY to or from an external program"),
+					 errhint("Anyone can COPY to stdout or from stdin. "
+							 "psql's \\copy command also works for anyone.")));
+	}
+	else if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be superuser or have privileges of the pg_read_server_files role to COPY from a file"),
+				 errhint("Anyone can COPY to stdout or from stdin. "
+						 "psql's \\copy command also works for anyone.")));
+}
+
+/* Flush callback of the block builder: store a block and index its rows */
+static void
+wc_copy_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
+			  ItemPointer srctids)
+{
+	WcCopyState *cs = (WcCopyState *) arg;
+	Oid			blockid = WcStorageNewBlockId(&cs->st);
+	bytea	   *payload = WcBuildPayloadForBlock(b, blockid);
+	WcBlockHeader *hdr = (WcBlockHeader *) VARDATA(payload);
+	int			i;
+
+	/* flags precede the CRC, which covers what follows it */
+	hdr->flags |= WC_BLOCK_LOADED;
+	WcStorageInsert(&cs->st, blockid, WC_SEQ_BLOCK, VARDATA(payload),
+					VARSIZE(payload) - VARHDRSZ, NULL);
+	for (i = 0; i < nrows; i++)
+	{
+		ItemPointerData cold;
+
+		WcTidMake(&cold, blockid, i);
+		WcIndexInserterAdd(cs->ins, rows[i], &cold);
+		/* the builder is done with the rows it flushed */
+		heap_freetuple(rows[i]);
+	}
+	pfree(payload);
+}
+
+/* Start sorting a batch by the table's keys */
+static void
+wc_copy_begin_batch(WcCopyState *cs)
+{
+	int			n = cs->keys->nkeys;
+	Oid		   *ops = palloc(sizeof(Oid) * Max(n, 1));
+	Oid		   *colls = palloc(sizeof(Oid) * Max(n, 1));
+	bool	   *nullsfirst = palloc0(sizeof(bool) * Max(n, 1));
+	int			i;
+
+	/* the order of WcKeyInfoBuild: default "<", column collation, NULLS LAST */
+	for (i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(cs->rel),
+											  cs->keys->attnums[i] - 1);
+
+		ops[i] = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr;
+		colls[i] = att->attcollation;
+	}
+	cs->sort = tuplesort_begin_heap(RelationGetDescr(cs->rel), n,
+									cs->keys->attnums, ops, colls, nullsfirst,
+									maintenance_work_mem, NULL, TUPLESORT_NONE);
+	cs->batch_bytes = 0;
+}
+
+/* Sort the batch and write it as blocks */
+static void
+wc_copy_process_batch(WcCopyState *cs)
+{
+	WcBlockBuilder *b;
+	ItemPointerData none;
+
+	if (cs->sort == NULL)
+		return;
+	tuplesort_performsort(cs->sort);
+	ItemPointerSetInvalid(&none);
+	b = WcBuilderBegin(cs->rel, cs->keys, cs->zstd, cs->level, wc_copy_flush, cs);
+	while (tuplesort_gettupleslot(cs->sort, true, false, cs->outslot, NULL))
+	{
+		CHECK_FOR_INTERRUPTS();
+		/* a copy the flush callback frees */
+		WcBuilderAdd(b, ExecCopySlotHeapTuple(cs->outslot), &none);
+	}
+	WcBuilderFinish(b);
+	pfree(b);
+	tuplesort_end(cs->sort);
+	cs->sort = NULL;
+}
+
+/* Insert a row too large for a block into the delta, with its entries */
+static void
+wc_copy_to_delta(WcCopyState *cs, TupleTableSlot *slot, CommandId cid,
+				 BulkInsertState bistate)
+{
+	HeapTuple	tup;
+	bool		shouldFree;
+
+	table_tuple_insert(cs->rel, slot, cid, 0, bistate);
+	tup = ExecFetchSlotHeapTuple(slot, false, &shouldFree);
+	WcIndexInserterAdd(cs->ins, tup, &slot->tts_tid);
+	if (shouldFree)
+		heap_freetuple(tup);
+}
+
+/* Read every row of cstate into rel; returns the number of rows */
+static uint64
+wc_copy_load(WcCopyState *cs, CopyFromState cstate, ParseState *pstate)
+{
+	Relation	rel = cs->rel;
+	EState	   *estate = CreateExecutorState();
+	ExprContext *econtext = GetPerTupleExprContext(estate);
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *slot;
+	CommandId	cid = GetCurrentCommandId(true);
+	BulkInsertState bistate = GetBulkInsertState();
+	TupleDesc	desc = RelationGetDescr(rel);
+	Size		batch_limit = (Size) maintenance_work_mem * 1024 * WC_COPY_SORT_FACTOR;
+	ErrorContextCallback errcb;
+	uint64		processed = 0;
+	uint64		ndelta = 0;
+	bool		has_constr = desc->constr != NULL;
+
+	ExecInitRangeTable(estate, pstate->p_rtable);
+	ExecInitResultRelation(estate, rri, 1);
+	CheckValidResultRel(rri, CMD_INSERT);
+	slot = table_slot_create(rel, &estate->es_tupleTable);
+	cs->outslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+
+	/* inserts conflict with SERIALIZABLE readers of the whole relation */
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+
+	errcb.callback = CopyFromErrorCallback;
+	errcb.arg = (void *) cstate;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	for (;;)
+	{
+		MemoryContext old;
+		Size		rowsize;
+
+		CHECK_FOR_INTERRUPTS();
+		ResetPerTupleExprContext(estate);
+		ExecClearTuple(slot);
+		old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+		if (!NextCopyFrom(cstate, econtext, slot->tts_values, slot->tts_isnull))
+		{
+			MemoryContextSwitchTo(old);
+			break;
+		}
+		ExecStoreVirtualTuple(slot);
+		MemoryContextSwitchTo(old);
+		slot->tts_tableOid = RelationGetRelid(rel);
+		if (has_constr)
+			ExecConstraints(rri, slot, estate);
+		/* at least the t_len of the tuple the block would store */
+		rowsize = MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(desc->natts)) +
+			heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
+		if (rowsize > WC_MAX_COLD_ROW)
+		{
+			wc_copy_to_delta(cs, slot, cid, bistate);
+			ndelta++;
+		}
+		else
+		{
+			if (cs->sort == NULL)
+				wc_copy_begin_batch(cs);
+			tuplesort_puttupleslot(cs->sort, slot);
+			cs->batch_bytes += rowsize;
+			if (cs->batch_bytes >= batch_limit)
+				wc_copy_process_batch(cs);
+		}
+		pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, ++processed);
+	}
+	wc_copy_process_batch(cs);
+	error_context_stack = errcb.previous;
+
+	FreeBulkInsertState(bistate);
+	ExecDropSingleTupleTableSlot(cs->outslot);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	ExecCloseResultRelations(estate);
+	ExecCloseRangeTableRelations(estate);
+	FreeExecutorState(estate);
+	/* heap counted the rows it inserted into the delta */
+	pgstat_count_heap_insert(rel, (PgStat_Counter) (processed - ndelta));
+	return processed;
+}
+
+/*
+ * Run a COPY FROM into a widecol table through the direct path if it
+ * applies: returns false (having done nothing visible) when core's COPY
+ * must run instead.
+ */
+bool
+WcCopyFrom(const CopyStmt *stmt, const char *queryString,
+		   QueryEnvironment *queryEnv, uint64 *processed)
+{
+	ParseState *pstate;
+	Oid			relid;
+	Relation	rel;
+	ParseNamespaceItem *nsitem;
+	RangeTblEntry *rte;
+	List	   *attnums;
+	ListCell   *lc;
+	CopyFromState cstate;
+	WcCopyState cs;
+	WcKeys		opts;
+
+	if (!wc_copy_direct || !stmt->is_from || stmt->relation == NULL ||
+		stmt->whereClause != NULL || wc_copy_wants_freeze(stmt->options) ||
+		XactReadOnly || IsInParallelMode())
+		return false;
+	relid = RangeVarGetRelid(stmt->relation, RowExclusiveLock, true);
+	if (!OidIsValid(relid))
+		return false;
+	rel = table_open(relid, NoLock);
+	if (!wc_copy_eligible(rel))
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
+
+	/* DoCopy's checks */
+	wc_copy_check_source(stmt);
+	pstate = make_parsestate(NULL);
+	pstate->p_sourcetext = queryString;
+	pstate->p_queryEnv = queryEnv;
+	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,
+										   NULL, false, false);
+	rte = nsitem->p_rte;
+	rte->requiredPerms = ACL_INSERT;
+	attnums = CopyGetAttnums(RelationGetDescr(rel), rel, stmt->attlist);
+	foreach(lc, attnums)
+		rte->insertedCols = bms_add_member(rte->insertedCols,
+										   lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+	ExecCheckRTPerms(pstate->p_rtable, true);
+
+	memset(&cs, 0, sizeof(cs));
+	cs.rel = rel;
+	cs.keys = WcKeyInfoBuild(rel);
+	WcReadStoredKeys(relid, &opts);
+	WcKeysCompression(&opts, &cs.zstd, &cs.level);
+
+	cstate = BeginCopyFrom(pstate, rel, NULL, stmt->filename, stmt->is_program,
+						   NULL, stmt->attlist, stmt->options);
+	WcStorageOpen(&cs.st, rel, RowExclusiveLock);
+	cs.ins = WcIndexInserterBegin(rel);
+	*processed = wc_copy_load(&cs, cstate, pstate);
+	WcIndexInserterEnd(cs.ins);
+	WcStorageClose(&cs.st);
+	EndCopyFrom(cstate);
+
+	free_parsestate(pstate);
+	table_close(rel, NoLock);
+	return true;
+}
