@@ -149,7 +149,9 @@ SELECT (SELECT count(*) FROM ev WHERE user_id BETWEEN 0 AND 20) AS widecol_by_pk
        (SELECT count(*) FROM hv WHERE kind >= 0) AS heap_by_kind;
 RESET enable_seqscan;
 
--- the new versions written by UPDATE are in the delta; compact moves them
+-- the new versions written by UPDATE are in the delta; compact moves only
+-- those at or after their partition's last cold key (runs stay disjoint),
+-- the others stay in the delta
 :cold;
 SELECT moved_rows > 0 AS moved FROM widecol.compact('ev');
 :cold;

@@ -31,7 +31,9 @@
  *		   LockTupleExclusive; two lockers of one row serialize because a row
  *		   has one lock slot: documented deviation);
  *	  3. act: insert the tombstone (UPDATE first inserts the new version into
- *		 the delta), or for a lock replace a stale lock tombstone by ours;
+ *		 the delta) and its hint in the key index (the keyscan reads a
+ *		 block's tombstones only when a hint names the block), or for a
+ *		 lock replace a stale lock tombstone by ours;
  *	  4. UnlockTuple.  Tombstones are heap tuples: rollback, savepoints and
  *		 crash recovery undo them like any row.
  *
@@ -290,7 +292,43 @@ wc_cold_acquire(WcStorage *st, ItemPointer tid, CommandId cid, WcColdOp op,
 	}
 }
 
-/* Insert a DELETE/UPDATE tombstone for tid */
+/*
+ * Insert the tombstone hint of cold row tid into the key index (DESIGN.md
+ * 2.7): the keyscan learns from it that the row's block has tombstones.
+ */
+static void
+wc_put_hint(WcStorage *st, ItemPointer tid)
+{
+	Relation	rel = st->rel;
+	Oid			blockid = WcTidBlock(tid);
+	Buffer		buf;
+	HeapTupleData btup;
+	MemoryContext cxt;
+	WcDecodedBlock *blk;
+	const char *data;
+	Size		len;
+	Oid			chunk_id;
+	int32		seq;
+
+	if (!OidIsValid(WcGetKeyIndexInfo(rel)->keyindex))
+		return;
+	if (!WcStorageGetBlock(st, blockid, &buf, &btup))
+		elog(ERROR, "cold block %u of widecol table \"%s\" vanished",
+			 blockid, RelationGetRelationName(rel));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "widecol hint",
+								ALLOCSET_DEFAULT_SIZES);
+	WcStorageGetChunk(&btup, RelationGetDescr(st->toastrel), &chunk_id, &seq,
+					  &data, &len);
+	if (data == NULL)
+		WcCorrupted(rel, blockid, "block tuple has no inline data");
+	blk = WcBlockDecode(rel, blockid, data, len, btup.t_data, cxt);
+	if (WcTidRow(tid) < blk->nrows)
+		WcIndexInsertHint(rel, &blk->rows[WcTidRow(tid)]);
+	MemoryContextDelete(cxt);
+	ReleaseBuffer(buf);
+}
+
+/* Insert a DELETE/UPDATE tombstone for tid, and its key index hint */
 static void
 wc_put_tomb(WcStorage *st, ItemPointer tid, uint8 kind, ItemPointer successor,
 			bool moved)
@@ -307,6 +345,7 @@ wc_put_tomb(WcStorage *st, ItemPointer tid, uint8 kind, ItemPointer successor,
 	CheckForSerializableConflictIn(st->rel, tid, WcTidBlock(tid));
 	WcStorageInsert(st, WcTidBlock(tid), WC_SEQ_TOMB(WcTidRow(tid)), &t,
 					sizeof(t), NULL);
+	wc_put_hint(st, tid);
 }
 
 /* DELETE of a cold row (table_tuple_delete on a cold TID) */

@@ -67,6 +67,58 @@ WcTidRow(ItemPointer tid)
 	return ItemPointerGetOffsetNumberNoCheck(tid) - WC_COLD_OFFSET_BASE;
 }
 
+/*
+ * Key index run entries (DESIGN.md 2.7): the TID of a START or END entry is
+ * the physical TID of the block tuple in the TOAST relation, its offset
+ * tagged with WC_RUN_START_BASE or WC_RUN_END_BASE.  Tombstone hints in the
+ * key index are cold TIDs.
+ */
+#define WC_RUN_START_BASE		1024
+#define WC_RUN_END_BASE			1536
+
+/* True if tid addresses a delta (heap) tuple */
+static inline bool
+WcTidIsDelta(ItemPointer tid)
+{
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	return off >= FirstOffsetNumber && off <= MaxHeapTuplesPerPage;
+}
+
+/* 1 if tid is a START run entry, 2 if an END run entry, else 0 */
+static inline int
+WcTidRunKind(ItemPointer tid)
+{
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	if (off > WC_RUN_START_BASE && off <= WC_RUN_START_BASE + MaxHeapTuplesPerPage)
+		return 1;
+	if (off > WC_RUN_END_BASE && off <= WC_RUN_END_BASE + MaxHeapTuplesPerPage)
+		return 2;
+	return 0;
+}
+#define WC_RUN_START			1
+#define WC_RUN_END				2
+
+/* The run entry TID of kind (WC_RUN_START/END) for block tuple blocktid */
+static inline void
+WcTidMakeRun(ItemPointer tid, ItemPointer blocktid, int kind)
+{
+	ItemPointerSet(tid, ItemPointerGetBlockNumber(blocktid),
+				   (OffsetNumber) ((kind == WC_RUN_START ? WC_RUN_START_BASE : WC_RUN_END_BASE) +
+								   ItemPointerGetOffsetNumber(blocktid)));
+}
+
+/* The physical TOAST TID of the block tuple a run entry points at */
+static inline void
+WcTidRunBlockTid(ItemPointer tid, ItemPointer blocktid)
+{
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	ItemPointerSet(blocktid, ItemPointerGetBlockNumberNoCheck(tid),
+				   (OffsetNumber) (off - (off > WC_RUN_END_BASE ? WC_RUN_END_BASE : WC_RUN_START_BASE)));
+}
+
 /* chunk_seq values of widecol tuples in the TOAST relation */
 #define WC_SEQ_BLOCK			(-1)
 #define WC_SEQ_TOMB(row)		(-(3 + (row)))
@@ -220,6 +272,8 @@ extern void WcStorageInsert(WcStorage *st, Oid blockid, int32 seq,
 							const void *data, Size len, ItemPointer newtid);
 extern bool WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf,
 							  HeapTupleData *tuple);
+extern bool WcStorageFetchAt(WcStorage *st, ItemPointer blocktid, Buffer *buf,
+							 HeapTupleData *tuple, Oid *blockid);
 extern TableScanDesc WcToastScanBegin(Relation toastrel);
 extern bool WcToastScanNext(TableScanDesc scan, HeapTuple *tup, Buffer *buf,
 							Oid *chunk_id, int32 *seq, const char **data,
@@ -293,8 +347,14 @@ extern void WcFetchInitRoutine(TableAmRoutine *routine);
 extern double WcIndexBuildCold(Relation rel, Relation index,
 							   struct IndexInfo *ii, bool concurrent,
 							   IndexBuildCallback callback, void *state);
+extern bool WcIsRunIndex(Relation table, Relation index);
+extern void WcIndexInsertHint(Relation table, HeapTuple row);
+extern void WcIndexValidateHints(Relation table, Relation index);
 typedef struct WcIndexInserter WcIndexInserter;
 extern WcIndexInserter *WcIndexInserterBegin(Relation rel);
+extern void WcIndexInserterAddRuns(WcIndexInserter *ins, ItemPointer blocktid,
+								   HeapTuple *rows, const WcRunEntry *runs,
+								   int nruns);
 extern void WcIndexInserterAdd(WcIndexInserter *ins, HeapTuple tuple,
 							   ItemPointer tid);
 extern void WcIndexInserterEnd(WcIndexInserter *ins);

@@ -142,7 +142,9 @@ wc_index_build_range_scan(Relation table, Relation index,
 /*
  * heap's index_validate_scan (CIC phase 3), run as heap.  Cold rows need
  * no validation: CIC holds ShareUpdateExclusiveLock throughout, as does
- * the mover, so no cold block appears between build and validation.
+ * the mover, so no cold block appears between build and validation.  A
+ * REINDEX CONCURRENTLY copy of the key index gets the tombstone hints its
+ * build may have missed (wc_indexes.c).
  */
 static void
 wc_index_validate_scan(Relation table, Relation index,
@@ -162,6 +164,8 @@ wc_index_validate_scan(Relation table, Relation index,
 		table->rd_tableam = saved;
 	}
 	PG_END_TRY();
+	if (WcIsRunIndex(table, index))
+		WcIndexValidateHints(table, index);
 }
 
 /* INSERT into the delta */

@@ -15,9 +15,11 @@
  * on concurrent writers.
  *
  * index_delete_tuples: btree asks the table which index entries are dead.
- * Heap's callback reads each TID's heap page, so cold TIDs are taken out
- * of the request and never reported deletable; VACUUM removes the entries
- * of dead cold rows (wc_vacuum.c).
+ * Heap's callback reads each TID's heap page, so cold TIDs and the key
+ * index's run entries are taken out of the request and never reported
+ * deletable; VACUUM removes the entries of dead cold rows and blocks
+ * (wc_vacuum.c).  A run entry fetched as a row raises an error: only the
+ * keyscan knows what it means.
  *
  * Locking: AccessShareLock on the TOAST relation and its indexes for the
  * life of the fetch descriptor; buffer share locks only for visibility.
@@ -190,9 +192,17 @@ wc_index_fetch_tuple(IndexFetchTableData *scan, ItemPointer tid,
 	WcFetchCacheEntry *e;
 	int			row;
 
-	if (!WcTidIsCold(tid))
+	if (WcTidIsDelta(tid))
 		return WcHeapRoutine()->index_fetch_tuple(f->heap, tid, snapshot, slot,
 												  call_again, all_dead);
+	if (!WcTidIsCold(tid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot fetch a row of widecol table \"%s\" by index entry (%u,%u)",
+						RelationGetRelationName(rel),
+						ItemPointerGetBlockNumberNoCheck(tid),
+						ItemPointerGetOffsetNumberNoCheck(tid)),
+				 errdetail("Run entries of the key index address cold blocks, not rows; only the widecol keyscan reads them.")));
 	*call_again = false;
 	if (all_dead)
 		*all_dead = false;
@@ -225,7 +235,7 @@ wc_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 
 	for (i = 0; i < delstate->ndeltids; i++)
 	{
-		if (!WcTidIsCold(&delstate->deltids[i].tid))
+		if (WcTidIsDelta(&delstate->deltids[i].tid))
 			delstate->deltids[n++] = delstate->deltids[i];
 	}
 	delstate->ndeltids = n;

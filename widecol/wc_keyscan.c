@@ -1,27 +1,57 @@
 /*-------------------------------------------------------------------------
  *
  * wc_keyscan.c
- *	  Executor side of the widecol keyscan (WidecolKeyScan).
+ *	  Executor side of the widecol keyscan (WidecolKeyScan): the merge
+ *	  iterator over the key index's delta entries and cold runs.
  *
  * The plan (wc_customscan.c) holds the key index conditions in
  * custom_exprs with table Vars, the remaining restrictions in its qual, and
- * the key index OID and scan direction in custom_private.  Execution is an
- * ordered scan of the key index:
+ * the key index OID and scan direction in custom_private.
  *
- *	  - BeginCustomScan copies the conditions with each indexed column
- *		replaced by an INDEX_VAR Var of its index column (the form
- *		createplan.c's fix_indexqual_references gives an IndexScan) and
- *		builds the btree scan keys with ExecIndexBuildScanKeys: constants
- *		become plain keys, parameters and outer Vars runtime keys evaluated
- *		at every rescan, = ANY(array) SK_SEARCHARRAY keys that btree walks
- *		in key order.
- *	  - Each row comes from index_getnext_slot(), that is from the index
- *		entry through the table access method's index fetch
- *		(table_index_fetch_tuple), which applies the snapshot; the qual is
- *		applied by ExecScan.  Every entry of the key index is a row entry,
- *		whether its TID is a delta (heap) TID or a cold TID.
- *	  - EvalPlanQual rechecks the conditions on the new row version with
- *		the table-Var copy (the recheck method).
+ * The key index (DESIGN.md 2.7) holds an entry per delta row version, a
+ * START and an END entry per partition run of each cold block (TID = the
+ * block tuple's physical TOAST TID, tagged offset), and a tombstone hint
+ * (cold TID) per cold row with a DELETE/UPDATE tombstone.  Among visible
+ * blocks the runs of one partition are disjoint (the mover's invariant,
+ * equal keys allowed).  Execution (DESIGN.md 6.4):
+ *
+ *	  - Conditions.  BeginCustomScan builds btree scan keys from the
+ *		conditions (ExecIndexBuildScanKeys; parameters and outer Vars are
+ *		runtime keys).  Only keys that bound a contiguous stretch of the
+ *		index go to btree: the partition key equalities and the keys on the
+ *		first sort key column (all trailing-side bounds and the first
+ *		leading-side bound or equality, where the leading side is where the
+ *		scan starts).  With those, every run that has rows inside the
+ *		stretch has its opening entry (START forward, END backward) inside
+ *		it, except one run that may straddle the leading bound.  Every
+ *		other condition is checked on each row (the recheck expression, the
+ *		same one EvalPlanQual uses), and the plan's qual by ExecScan.
+ *	  - Groups.  = ANY(array) keys among them are expanded here, sorted and
+ *		deduplicated in scan order, and every combination of elements is
+ *		one group: one btree scan with scalar keys (btree's own array
+ *		handling would hide where a group starts).
+ *	  - Probe.  When a group has a leading bound, a second btree scan in
+ *		the opposite direction with the partition keys and the negated
+ *		bound finds the first run entry of a visible block: if it is an
+ *		opening entry (START when scanning forward), that run straddles the
+ *		bound and joins the merge.
+ *	  - Merge.  Index entries are read in order with their keys
+ *		(xs_want_itup).  A delta entry's row is fetched through the table
+ *		AM (heap, with the snapshot and heap's predicate locks); an opening
+ *		run entry adds a pending run; a hint marks its block as having
+ *		tombstones.  A pending run is opened when it is the next in key
+ *		order: the block tuple is read by its physical TID, checked against
+ *		the snapshot (invisible or vanished: skipped), decoded once and kept
+ *		in a small cache with its buffer pinned, and the entry is validated
+ *		(the block holds a run whose first/last key is the entry's key; a
+ *		stale entry after slot reuse is skipped).  A cold row is emitted
+ *		only once the next index entry sorts after it, so hints and delta
+ *		rows at its key come first; a block with hints has its tombstones
+ *		read (one TOAST index range scan) before its first row is emitted.
+ *		A run stops at its first row past a trailing bound.
+ *	  - Rows are stored in the scan slot (buffer heap tuples) with their
+ *		TID in tts_tid, so UPDATE, DELETE, row locks and EvalPlanQual work;
+ *		cold rows get PredicateLockTID as in wc_fetch.c.
  *	  - The direction is the plan's, flipped for a backward executor
  *		direction; the planner never asks for backward scans or
  *		mark/restore (no CUSTOMPATH_SUPPORT_* flags), so scroll cursors and
@@ -29,16 +59,17 @@
  *
  * EXPLAIN shows the partition key conditions (Partition Key), the
  * conditions on sort key columns (Sort Key Range) and the direction; with
- * ANALYZE the rows fetched through the index, split by TID class: delta
- * TIDs (heap line pointers, offsets up to MaxHeapTuplesPerPage) and cold
- * TIDs (offsets above, DESIGN.md 2.3).  They are left out when parallel
+ * ANALYZE the delta and cold rows returned, the blocks decoded (Blocks
+ * Read) and the run entries passed over because their block was invisible,
+ * gone or did not match (Blocks Skipped).  They are left out when parallel
  * workers ran the scan (the node is not parallel-aware but can run under
- * Gather), because their counters stay in the workers.  Counters of cold
- * blocks read or skipped are not shown: every index entry is a row entry,
- * so there are no block-level decisions to count.
+ * Gather), because their counters stay in the workers.
  *
  * Locking: the key index is opened with AccessShareLock for the scan, as
- * an IndexScan opens its index; the table is locked by the executor.
+ * an IndexScan opens its index, and the TOAST relation with
+ * AccessShareLock when the first cold block is read; the table is locked
+ * by the executor.  Block tuples are read with SnapshotAny and checked by
+ * hand under a buffer share lock (no predicate lock on the TOAST relation).
  *
  * widecol/wc_keyscan.c
  *
@@ -48,39 +79,129 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/nbtree.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
+#include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "executor/nodeIndexscan.h"
+#include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "storage/bufmgr.h"
+#include "storage/predicate.h"
+#include "utils/array.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
 
 #include "widecol.h"
+#include "wc_cold.h"
+
+#define WC_KS_CACHE_SIZE	8
+
+/* A decoded block of the scan's cache, its buffer pinned */
+typedef struct WcKsBlock
+{
+	ItemPointerData btid;		/* physical TID of the block tuple */
+	Oid			blockid;		/* InvalidOid: empty slot */
+	Buffer		buf;
+	HeapTupleData btup;
+	WcDecodedBlock *blk;
+	MemoryContext cxt;
+	int			refs;			/* runs of the merge using it */
+	uint64		used;			/* LRU clock */
+	bool		hidden_ready;	/* hidden[] holds the tombstones */
+	bool		hidden[WC_MAX_BLOCK_ROWS];
+} WcKsBlock;
+
+/* A run in the merge: pending (known by its entry) or open */
+typedef struct WcKsRun
+{
+	ItemPointerData btid;		/* block tuple the entry names */
+	WcKsBlock  *b;				/* NULL while pending */
+	int			runno;
+	int			pos;			/* next row */
+	int			stop;			/* row after the last (in scan order) */
+	Datum		key[INDEX_MAX_KEYS];	/* entry key, then current row key */
+	bool		null[INDEX_MAX_KEYS];
+} WcKsRun;
+
+/* An = ANY(array) key expanded by the executor */
+typedef struct WcKsArray
+{
+	int			key;			/* index into keys[] */
+	int			n;
+	int			cur;
+	Datum	   *elems;
+} WcKsArray;
 
 /* Executor state of one keyscan */
 typedef struct WcKeyScanState
 {
 	CustomScanState css;
 	Relation	index;			/* the key index */
-	IndexScanDesc scan;			/* NULL until first executed */
+	WcKeyInfo  *ki;				/* key comparators (index column order) */
 	ScanDirection direction;	/* planned direction */
 	int			npk;			/* partition key columns */
-	ScanKey		keys;
+	ScanKey		keys;			/* every key index condition */
 	int			nkeys;
 	IndexRuntimeKeyInfo *runtime_keys;
 	int			nruntime_keys;
 	bool		runtime_keys_ready;
 	ExprContext *runtime_cxt;	/* for runtime key evaluation */
-	ExprState  *recheck;		/* index conditions on table rows (EPQ) */
-	uint64		delta_rows;		/* rows fetched by delta TID */
-	uint64		cold_rows;		/* rows fetched by cold TID */
-} WcKeyScanState;
+	ExprState  *recheck;		/* index conditions on table rows */
 
+	/* keys given to btree (see file header) */
+	int		   *sel;
+	int			nsel;
+	int			lead;			/* leading-side key on the first sort column */
+	int		   *trail;			/* trailing-side keys on it */
+	int			ntrail;
+	RegProcedure neg_proc;		/* the lead key's negated operator */
+	StrategyNumber neg_strategy;
+	ScanKey		btkeys;			/* nsel scalar keys of the current group */
+	ScanKey		probekeys;		/* partition keys + negated lead */
+	int			nprobe;
+	WcKsArray  *arrays;
+	int			narrays;
+
+	/* scan state */
+	bool		started;		/* keys evaluated, first group begun */
+	bool		no_rows;		/* an array is NULL or empty */
+	bool		in_group;
+	ScanDirection dir;			/* of the current group */
+	IndexScanDesc scan;			/* NULL until first executed */
+	IndexScanDesc probe;
+	bool		have_entry;
+	bool		stream_done;
+	ItemPointerData etid;
+	Datum		ekey[INDEX_MAX_KEYS];
+	bool		enull[INDEX_MAX_KEYS];
+	WcKsRun    *runs;
+	int			nruns;
+	int			maxruns;
+	List	   *opened;			/* (block TID, run) pairs opened this group */
+	List	   *hinted;			/* block ids named by a hint */
+	MemoryContext groupcxt;		/* pending keys, opened list */
+	MemoryContext arraycxt;		/* expanded arrays of this (re)scan */
+	bool		storage_open;
+	WcStorage	st;
+	WcKsBlock	cache[WC_KS_CACHE_SIZE];
+	uint64		clock;
+	Oid			cur_blockid;	/* for the error context */
+
+	uint64		delta_rows;
+	uint64		cold_rows;
+	uint64		blocks_read;
+	uint64		blocks_skipped;
+} WcKeyScanState;
 static Node *wc_keyscan_create_state(CustomScan *cscan);
 static void wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags);
 static TupleTableSlot *wc_keyscan_exec(CustomScanState *node);
@@ -197,6 +318,734 @@ wc_keyscan_create_state(CustomScan *cscan)
 	return (Node *) ks;
 }
 
+/* Is key a plain scalar comparison (no NULL test, no row comparison)? */
+static bool
+wc_key_is_comparison(ScanKey key)
+{
+	return !(key->sk_flags & (SK_ROW_HEADER | SK_SEARCHNULL | SK_SEARCHNOTNULL)) &&
+		key->sk_strategy >= BTLessStrategyNumber &&
+		key->sk_strategy <= BTGreaterStrategyNumber;
+}
+
+/* Does a key with strategy bound the side where a scan in dir starts? */
+static bool
+wc_strategy_leads(StrategyNumber strategy, ScanDirection dir)
+{
+	if (strategy == BTEqualStrategyNumber)
+		return true;
+	if (ScanDirectionIsForward(dir))
+		return strategy == BTGreaterStrategyNumber ||
+			strategy == BTGreaterEqualStrategyNumber;
+	return strategy == BTLessStrategyNumber || strategy == BTLessEqualStrategyNumber;
+}
+
+/*
+ * Choose the keys given to btree (file header): partition key equalities,
+ * the trailing-side keys on the first sort key column and its first
+ * leading-side key, if the opposite operator exists for the probe.
+ */
+static void
+wc_select_keys(WcKeyScanState *ks)
+{
+	int			i;
+
+	ks->sel = palloc(sizeof(int) * Max(ks->nkeys, 1));
+	ks->trail = palloc(sizeof(int) * Max(ks->nkeys, 1));
+	ks->lead = -1;
+	for (i = 0; i < ks->nkeys; i++)
+	{
+		ScanKey		key = &ks->keys[i];
+		int			col = key->sk_attno - 1;
+
+		if (!wc_key_is_comparison(key))
+			continue;
+		if (col < ks->npk)
+		{
+			if (key->sk_strategy == BTEqualStrategyNumber)
+				ks->sel[ks->nsel++] = i;
+			continue;
+		}
+		if (col != ks->npk || ((key->sk_flags & SK_SEARCHARRAY) &&
+							   key->sk_strategy != BTEqualStrategyNumber))
+			continue;
+		if (!wc_strategy_leads(key->sk_strategy, ks->direction))
+		{
+			ks->sel[ks->nsel++] = i;
+			ks->trail[ks->ntrail++] = i;
+		}
+		else if (ks->lead < 0)
+		{
+			StrategyNumber neg;
+			Oid			right = OidIsValid(key->sk_subtype) ? key->sk_subtype :
+				ks->index->rd_opcintype[col];
+			Oid			opno;
+
+			/* entries before the bound: forward < (or <= for >), mirrored */
+			if (ScanDirectionIsForward(ks->direction))
+				neg = key->sk_strategy == BTGreaterStrategyNumber ?
+					BTLessEqualStrategyNumber : BTLessStrategyNumber;
+			else
+				neg = key->sk_strategy == BTLessStrategyNumber ?
+					BTGreaterEqualStrategyNumber : BTGreaterStrategyNumber;
+			opno = get_opfamily_member(ks->index->rd_opfamily[col],
+									   ks->index->rd_opcintype[col], right, neg);
+			if (!OidIsValid(opno))
+				continue;		/* no probe possible: a filter only */
+			ks->lead = i;
+			ks->neg_strategy = neg;
+			ks->neg_proc = get_opcode(opno);
+			ks->sel[ks->nsel++] = i;
+		}
+	}
+	ks->btkeys = palloc0(sizeof(ScanKeyData) * Max(ks->nsel, 1));
+	ks->nprobe = 0;
+	if (ks->lead >= 0)
+	{
+		for (i = 0; i < ks->nsel; i++)
+			if (ks->keys[ks->sel[i]].sk_attno - 1 < ks->npk)
+				ks->nprobe++;
+		ks->nprobe++;
+		ks->probekeys = palloc0(sizeof(ScanKeyData) * ks->nprobe);
+	}
+}
+
+/* qsort_arg comparator of array elements (arg: SortSupport) */
+static int
+wc_elem_cmp(const void *a, const void *b, void *arg)
+{
+	return ApplySortComparator(*(const Datum *) a, false, *(const Datum *) b,
+							   false, (SortSupport) arg);
+}
+
+/*
+ * Expand the selected = ANY(array) keys of this (re)scan: their elements,
+ * without NULLs, sorted and deduplicated in scan order.  Sets no_rows if an
+ * array is NULL or has no non-NULL element.
+ */
+static void
+wc_expand_arrays(WcKeyScanState *ks, MemoryContext cxt)
+{
+	int			i;
+
+	ks->narrays = 0;
+	ks->no_rows = false;
+	for (i = 0; i < ks->nsel; i++)
+	{
+		ScanKey		key = &ks->keys[ks->sel[i]];
+		int			col = key->sk_attno - 1;
+		WcKsArray  *arr;
+		ArrayType  *array;
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Oid			elemtype;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+		int			j;
+		int			k;
+		SortSupportData ssup;
+		MemoryContext old;
+
+		if (!(key->sk_flags & SK_SEARCHARRAY))
+			continue;
+		arr = &ks->arrays[ks->narrays++];
+		arr->key = ks->sel[i];
+		arr->n = 0;
+		arr->cur = 0;
+		if (key->sk_flags & SK_ISNULL)
+		{
+			ks->no_rows = true;
+			continue;
+		}
+		old = MemoryContextSwitchTo(cxt);
+		array = DatumGetArrayTypeP(key->sk_argument);
+		elemtype = ARR_ELEMTYPE(array);
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		deconstruct_array(array, elemtype, typlen, typbyval, typalign,
+						  &elems, &nulls, &n);
+		for (j = 0, k = 0; j < n; j++)
+			if (!nulls[j])
+				elems[k++] = elems[j];
+		n = k;
+		memset(&ssup, 0, sizeof(ssup));
+		ssup.ssup_cxt = cxt;
+		ssup.ssup_collation = key->sk_collation;
+		ssup.ssup_reverse = ScanDirectionIsBackward(ks->direction);
+		PrepareSortSupportComparisonShim(get_opfamily_proc(ks->index->rd_opfamily[col],
+														   elemtype, elemtype,
+														   BTORDER_PROC),
+										 &ssup);
+		qsort_arg(elems, n, sizeof(Datum), wc_elem_cmp, &ssup);
+		for (j = 0, k = 0; j < n; j++)
+			if (k == 0 || wc_elem_cmp(&elems[k - 1], &elems[j], &ssup) != 0)
+				elems[k++] = elems[j];
+		MemoryContextSwitchTo(old);
+		arr->elems = elems;
+		arr->n = k;
+		if (k == 0)
+			ks->no_rows = true;
+	}
+}
+
+/* Advance to the next combination of array elements; false after the last */
+static bool
+wc_next_combination(WcKeyScanState *ks)
+{
+	int			i;
+
+	for (i = ks->narrays - 1; i >= 0; i--)
+	{
+		if (++ks->arrays[i].cur < ks->arrays[i].n)
+			return true;
+		ks->arrays[i].cur = 0;
+	}
+	return false;
+}
+
+/* Copy keys[k] for btree, substituting the current array element */
+static void
+wc_group_key(WcKeyScanState *ks, int k, ScanKey dst)
+{
+	int			i;
+
+	*dst = ks->keys[k];
+	for (i = 0; i < ks->narrays; i++)
+	{
+		if (ks->arrays[i].key == k)
+		{
+			dst->sk_flags &= ~SK_SEARCHARRAY;
+			dst->sk_argument = ks->arrays[i].elems[ks->arrays[i].cur];
+		}
+	}
+}
+
+/* Compare two keys given as datums of the key index columns */
+static int
+wc_key_cmp(WcKeyScanState *ks, Datum *a, bool *an, Datum *b, bool *bn)
+{
+	int			i;
+
+	for (i = 0; i < ks->ki->nkeys; i++)
+	{
+		int			c = ApplySortComparator(a[i], an[i], b[i], bn[i], &ks->ki->ssup[i]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+/* The key of a table row as key index column datums */
+static void
+wc_row_key(WcKeyScanState *ks, HeapTuple row, Datum *key, bool *null)
+{
+	TupleDesc	desc = RelationGetDescr(ks->css.ss.ss_currentRelation);
+	int			i;
+
+	for (i = 0; i < ks->ki->nkeys; i++)
+		key[i] = heap_getattr(row, ks->ki->attnums[i], desc, &null[i]);
+}
+
+/* Open the TOAST relation on first use */
+static void
+wc_ks_open_storage(WcKeyScanState *ks)
+{
+	if (!ks->storage_open)
+	{
+		WcStorageOpen(&ks->st, ks->css.ss.ss_currentRelation, AccessShareLock);
+		ks->storage_open = true;
+	}
+}
+
+/*
+ * The cached decoded block whose block tuple is at btid, reading it if
+ * needed; NULL if there is no block tuple there or the snapshot does not
+ * see it.  The caller takes a reference.
+ */
+static WcKsBlock *
+wc_ks_get_block(WcKeyScanState *ks, ItemPointer btid)
+{
+	Relation	rel = ks->css.ss.ss_currentRelation;
+	Snapshot	snapshot = ks->css.ss.ps.state->es_snapshot;
+	WcKsBlock  *victim = NULL;
+	Buffer		buf;
+	HeapTupleData btup;
+	Oid			blockid;
+	ErrorContextCallback errcb;
+	const char *data;
+	Size		len;
+	Oid			chunk_id;
+	int32		seq;
+	int			i;
+
+	for (i = 0; i < WC_KS_CACHE_SIZE; i++)
+	{
+		WcKsBlock  *b = &ks->cache[i];
+
+		if (OidIsValid(b->blockid) && ItemPointerEquals(&b->btid, btid))
+		{
+			b->used = ++ks->clock;
+			return b;
+		}
+		if (b->refs == 0 &&
+			(victim == NULL || !OidIsValid(b->blockid) ||
+			 (OidIsValid(victim->blockid) && b->used < victim->used)))
+			victim = b;
+	}
+	if (victim == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many cold runs of widecol table \"%s\" share one key",
+						RelationGetRelationName(rel))));
+
+	wc_ks_open_storage(ks);
+	if (!WcStorageFetchAt(&ks->st, btid, &buf, &btup, &blockid))
+		return NULL;
+	if (!WcBlockTupleVisible(&btup, snapshot, buf))
+	{
+		ReleaseBuffer(buf);
+		return NULL;
+	}
+	if (OidIsValid(victim->blockid))
+	{
+		ReleaseBuffer(victim->buf);
+		MemoryContextReset(victim->cxt);
+		victim->blockid = InvalidOid;
+	}
+	ks->cur_blockid = blockid;
+	WcStoragePushContext(&errcb, rel, &ks->cur_blockid);
+	WcStorageGetChunk(&btup, RelationGetDescr(ks->st.toastrel), &chunk_id, &seq,
+					  &data, &len);
+	if (data == NULL)
+		WcCorrupted(rel, blockid, "block tuple has no inline data");
+	victim->blk = WcBlockDecode(rel, blockid, data, len, btup.t_data, victim->cxt);
+	WcStoragePopContext(&errcb);
+	victim->btid = *btid;
+	victim->blockid = blockid;
+	victim->buf = buf;
+	victim->btup = btup;
+	victim->used = ++ks->clock;
+	victim->hidden_ready = false;
+	ks->blocks_read++;
+	return victim;
+}
+
+/* Add a pending run named by an opening entry (tid, key) to the merge */
+static void
+wc_ks_add_run(WcKeyScanState *ks, ItemPointer tid, Datum *key, bool *null)
+{
+	WcKsRun    *run;
+	MemoryContext old;
+	int			i;
+
+	if (ks->nruns == ks->maxruns)
+	{
+		ks->maxruns *= 2;
+		ks->runs = repalloc(ks->runs, sizeof(WcKsRun) * ks->maxruns);
+	}
+	run = &ks->runs[ks->nruns++];
+	memset(run, 0, sizeof(WcKsRun));
+	WcTidRunBlockTid(tid, &run->btid);
+	old = MemoryContextSwitchTo(ks->groupcxt);
+	for (i = 0; i < ks->ki->nkeys; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(ks->index), i);
+
+		run->null[i] = null[i];
+		run->key[i] = null[i] ? (Datum) 0 :
+			datumCopy(key[i], att->attbyval, att->attlen);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Drop run i from the merge */
+static void
+wc_ks_drop_run(WcKeyScanState *ks, int i)
+{
+	if (ks->runs[i].b != NULL)
+		ks->runs[i].b->refs--;
+	ks->runs[i] = ks->runs[--ks->nruns];
+}
+
+/*
+ * Open pending run i: read its block, find the run whose first (forward)
+ * or last (backward) key is the entry's, position at it.  Returns false
+ * (and drops the run) for an invisible, vanished or stale entry, or a run
+ * already opened in this group.
+ */
+static bool
+wc_ks_open_run(WcKeyScanState *ks, int i)
+{
+	WcKsRun    *run = &ks->runs[i];
+	bool		forward = ScanDirectionIsForward(ks->dir);
+	WcKsBlock  *b = wc_ks_get_block(ks, &run->btid);
+	ListCell   *lc;
+	int			r;
+
+	if (b != NULL)
+	{
+		for (r = 0; r < b->blk->nruns; r++)
+		{
+			WcRunEntry *re = &b->blk->runs[r];
+			int			row = forward ? re->first_row : re->first_row + re->nrows - 1;
+			Datum		key[INDEX_MAX_KEYS];
+			bool		null[INDEX_MAX_KEYS];
+
+			wc_row_key(ks, &b->blk->rows[row], key, null);
+			if (wc_key_cmp(ks, key, null, run->key, run->null) != 0)
+				continue;
+			foreach(lc, ks->opened)
+			{
+				ItemPointer seen = lfirst(lc);
+
+				if (ItemPointerEquals(seen, &run->btid) &&
+					ItemPointerGetOffsetNumberNoCheck(seen + 1) == r + 1)
+					break;
+			}
+			if (lc != NULL)
+				break;			/* opened already: a duplicate entry */
+			{
+				MemoryContext old = MemoryContextSwitchTo(ks->groupcxt);
+				ItemPointer pair = palloc(2 * sizeof(ItemPointerData));
+
+				pair[0] = run->btid;
+				ItemPointerSet(&pair[1], 0, (OffsetNumber) (r + 1));
+				ks->opened = lappend(ks->opened, pair);
+				MemoryContextSwitchTo(old);
+			}
+			b->refs++;
+			run->b = b;
+			run->runno = r;
+			run->pos = row;
+			run->stop = forward ? re->first_row + re->nrows : re->first_row - 1;
+			memcpy(run->key, key, sizeof(key));
+			memcpy(run->null, null, sizeof(null));
+			return true;
+		}
+	}
+	ks->blocks_skipped++;
+	wc_ks_drop_run(ks, i);
+	return false;
+}
+
+/* Read the next index entry of the group into etid/ekey */
+static void
+wc_ks_read_entry(WcKeyScanState *ks)
+{
+	ItemPointer tid = index_getnext_tid(ks->scan, ks->dir);
+
+	if (tid == NULL)
+	{
+		ks->stream_done = true;
+		return;
+	}
+	ks->etid = *tid;
+	index_deform_tuple(ks->scan->xs_itup, ks->scan->xs_itupdesc, ks->ekey,
+					   ks->enull);
+	ks->have_entry = true;
+}
+
+/*
+ * Probe for the run straddling the group's leading bound: the first run
+ * entry of a visible block before the bound, walking away from it.  If it
+ * is an opening entry, that run joins the merge.
+ */
+static void
+wc_ks_probe(WcKeyScanState *ks)
+{
+	ScanDirection back = ScanDirectionIsForward(ks->dir) ?
+		BackwardScanDirection : ForwardScanDirection;
+	int			opening = ScanDirectionIsForward(ks->dir) ? WC_RUN_START : WC_RUN_END;
+	ScanKey		lead = &ks->probekeys[ks->nprobe - 1];
+	ItemPointer tid;
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < ks->nsel; i++)
+		if (ks->keys[ks->sel[i]].sk_attno - 1 < ks->npk)
+			wc_group_key(ks, ks->sel[i], &ks->probekeys[n++]);
+	wc_group_key(ks, ks->lead, lead);
+	if (lead->sk_flags & SK_ISNULL)
+		return;
+	ScanKeyEntryInitialize(lead, 0, lead->sk_attno, ks->neg_strategy,
+						   lead->sk_subtype, lead->sk_collation, ks->neg_proc,
+						   lead->sk_argument);
+	if (ks->probe == NULL)
+	{
+		ks->probe = index_beginscan(ks->css.ss.ss_currentRelation, ks->index,
+									ks->css.ss.ps.state->es_snapshot,
+									ks->nprobe, 0);
+		ks->probe->xs_want_itup = true;
+	}
+	index_rescan(ks->probe, ks->probekeys, ks->nprobe, NULL, 0);
+	while ((tid = index_getnext_tid(ks->probe, back)) != NULL)
+	{
+		int			kind = WcTidRunKind(tid);
+		ItemPointerData btid;
+		WcKsBlock  *b;
+
+		if (kind == 0)
+			continue;
+		WcTidRunBlockTid(tid, &btid);
+		b = wc_ks_get_block(ks, &btid);
+		if (b == NULL)
+		{
+			ks->blocks_skipped++;
+			continue;
+		}
+		if (kind == opening)
+		{
+			Datum		key[INDEX_MAX_KEYS];
+			bool		null[INDEX_MAX_KEYS];
+
+			index_deform_tuple(ks->probe->xs_itup, ks->probe->xs_itupdesc, key, null);
+			wc_ks_add_run(ks, tid, key, null);
+			if (!wc_ks_open_run(ks, ks->nruns - 1))
+				continue;		/* a stale entry: look further */
+		}
+		break;
+	}
+}
+
+/* Begin the current group: btree keys of its elements, probe */
+static void
+wc_ks_begin_group(WcKeyScanState *ks)
+{
+	int			i;
+
+	MemoryContextReset(ks->groupcxt);
+	ks->opened = NIL;
+	while (ks->nruns > 0)
+		wc_ks_drop_run(ks, ks->nruns - 1);
+	for (i = 0; i < ks->nsel; i++)
+		wc_group_key(ks, ks->sel[i], &ks->btkeys[i]);
+	index_rescan(ks->scan, ks->btkeys, ks->nsel, NULL, 0);
+	ks->have_entry = false;
+	ks->stream_done = false;
+	ks->in_group = true;
+	if (ks->lead >= 0)
+		wc_ks_probe(ks);
+}
+
+/* The run whose next row comes first in scan order, opening it; -1: none */
+static int
+wc_ks_best_run(WcKeyScanState *ks)
+{
+	int			sign = ScanDirectionIsForward(ks->dir) ? 1 : -1;
+
+	for (;;)
+	{
+		int			best = -1;
+		int			i;
+
+		for (i = 0; i < ks->nruns; i++)
+		{
+			int			c;
+
+			if (best < 0)
+			{
+				best = i;
+				continue;
+			}
+			c = sign * wc_key_cmp(ks, ks->runs[i].key, ks->runs[i].null,
+								  ks->runs[best].key, ks->runs[best].null);
+			if (c < 0 || (c == 0 && ks->runs[i].b != NULL && ks->runs[best].b == NULL))
+				best = i;
+		}
+		if (best < 0 || ks->runs[best].b != NULL || wc_ks_open_run(ks, best))
+			return best;
+	}
+}
+
+/* Does a cold row fail a trailing bound (so the rest of its run does)? */
+static bool
+wc_ks_past_end(WcKeyScanState *ks, HeapTuple row)
+{
+	TupleDesc	desc = RelationGetDescr(ks->css.ss.ss_currentRelation);
+	int			i;
+
+	for (i = 0; i < ks->ntrail; i++)
+	{
+		ScanKey		key = &ks->keys[ks->trail[i]];
+		bool		isnull;
+		Datum		d = heap_getattr(row, ks->ki->attnums[key->sk_attno - 1], desc,
+									 &isnull);
+
+		/* NULLs sort last: past the end forward, before the start backward */
+		if (isnull)
+			return ScanDirectionIsForward(ks->dir);
+		if (!DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation,
+											d, key->sk_argument)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Does a cold row meet the group's btree keys?  (A run extends past them,
+ * and the recheck expression would accept other array elements.)
+ */
+static bool
+wc_ks_row_in_group(WcKeyScanState *ks, HeapTuple row)
+{
+	TupleDesc	desc = RelationGetDescr(ks->css.ss.ss_currentRelation);
+	int			i;
+
+	for (i = 0; i < ks->nsel; i++)
+	{
+		ScanKey		key = &ks->btkeys[i];
+		bool		isnull;
+		Datum		d = heap_getattr(row, ks->ki->attnums[key->sk_attno - 1], desc,
+									 &isnull);
+
+		if (isnull || (key->sk_flags & SK_ISNULL) ||
+			!DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation,
+											d, key->sk_argument)))
+			return false;
+	}
+	return true;
+}
+
+/* Do the conditions btree did not check hold for the row in slot? */
+static bool
+wc_ks_recheck_row(WcKeyScanState *ks, TupleTableSlot *slot)
+{
+	ExprContext *econtext = ks->css.ss.ps.ps_ExprContext;
+	bool		ok;
+
+	econtext->ecxt_scantuple = slot;
+	ok = ExecQual(ks->recheck, econtext);
+	ResetExprContext(econtext);
+	return ok;
+}
+
+/*
+ * Emit the next row of run i into slot if it is visible, not hidden and
+ * meets the conditions; advance the run.  Returns true if slot holds it.
+ */
+static bool
+wc_ks_emit_cold(WcKeyScanState *ks, int i, TupleTableSlot *slot)
+{
+	WcKsRun    *run = &ks->runs[i];
+	WcKsBlock  *b = run->b;
+	Relation	rel = ks->css.ss.ss_currentRelation;
+	Snapshot	snapshot = ks->css.ss.ps.state->es_snapshot;
+	int			row = run->pos;
+	HeapTuple	tup = &b->blk->rows[row];
+	int			step = ScanDirectionIsForward(ks->dir) ? 1 : -1;
+
+	if (wc_ks_past_end(ks, tup))
+	{
+		wc_ks_drop_run(ks, i);
+		return false;
+	}
+	run->pos += step;
+	if (run->pos == run->stop)
+		wc_ks_drop_run(ks, i);
+	else
+		wc_row_key(ks, &b->blk->rows[run->pos], run->key, run->null);
+
+	if (!b->hidden_ready && list_member_oid(ks->hinted, b->blockid))
+	{
+		wc_ks_open_storage(ks);
+		WcHiddenRows(&ks->st, b->blockid, snapshot, b->hidden);
+		b->hidden_ready = true;
+	}
+	if ((b->hidden_ready && b->hidden[row]) || !wc_ks_row_in_group(ks, tup))
+		return false;
+	ExecStoreBufferHeapTuple(tup, slot, b->buf);
+	slot->tts_tableOid = RelationGetRelid(rel);
+	if (ks->nsel < ks->nkeys && !wc_ks_recheck_row(ks, slot))
+	{
+		ExecClearTuple(slot);
+		return false;
+	}
+	if (IsMVCCSnapshot(snapshot))
+		PredicateLockTID(rel, &tup->t_self, snapshot,
+						 HeapTupleHeaderGetXmin(b->btup.t_data));
+	ks->cold_rows++;
+	return true;
+}
+
+/* Start the scan: evaluate array keys, begin the first group */
+static void
+wc_ks_start(WcKeyScanState *ks)
+{
+	MemoryContextReset(ks->arraycxt);
+	wc_expand_arrays(ks, ks->arraycxt);
+	ks->started = true;
+	ks->in_group = false;
+	if (!ks->no_rows)
+		wc_ks_begin_group(ks);
+}
+
+/* ExecScan access method: the next row in key order (file header) */
+static TupleTableSlot *
+wc_keyscan_next(ScanState *ss)
+{
+	WcKeyScanState *ks = (WcKeyScanState *) ss;
+	ScanDirection direction = ss->ps.state->es_direction;
+	TupleTableSlot *slot = ss->ss_ScanTupleSlot;
+	bool		delta_recheck = ks->nsel < ks->nkeys;
+
+	if (ScanDirectionIsBackward(ks->direction))
+		direction = ScanDirectionIsForward(direction) ? BackwardScanDirection :
+			ScanDirectionIsBackward(direction) ? ForwardScanDirection : direction;
+	ks->dir = direction;
+	if (!ks->started)
+		wc_ks_start(ks);
+
+	while (ks->in_group)
+	{
+		int			best;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!ks->have_entry && !ks->stream_done)
+			wc_ks_read_entry(ks);
+		best = wc_ks_best_run(ks);
+		if (best >= 0 &&
+			(!ks->have_entry ||
+			 (ScanDirectionIsForward(ks->dir) ? 1 : -1) *
+			 wc_key_cmp(ks, ks->ekey, ks->enull, ks->runs[best].key,
+						ks->runs[best].null) > 0))
+		{
+			if (wc_ks_emit_cold(ks, best, slot))
+				return slot;
+			continue;
+		}
+		if (!ks->have_entry)
+		{
+			/* group exhausted: next combination of array elements */
+			ks->in_group = false;
+			if (wc_next_combination(ks))
+				wc_ks_begin_group(ks);
+			continue;
+		}
+
+		ks->have_entry = false;
+		if (WcTidIsDelta(&ks->etid))
+		{
+			if (index_fetch_heap(ks->scan, slot) &&
+				(!delta_recheck || wc_ks_recheck_row(ks, slot)))
+			{
+				ks->delta_rows++;
+				return slot;
+			}
+		}
+		else if (WcTidIsCold(&ks->etid))
+		{
+			MemoryContext old = MemoryContextSwitchTo(ks->css.ss.ps.state->es_query_cxt);
+
+			ks->hinted = list_append_unique_oid(ks->hinted, WcTidBlock(&ks->etid));
+			MemoryContextSwitchTo(old);
+		}
+		else if (WcTidRunKind(&ks->etid) ==
+				 (ScanDirectionIsForward(ks->dir) ? WC_RUN_START : WC_RUN_END))
+			wc_ks_add_run(ks, &ks->etid, ks->ekey, ks->enull);
+	}
+	return ExecClearTuple(slot);
+}
 /* BeginCustomScan: open the key index and build its scan keys */
 static void
 wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
@@ -207,6 +1056,7 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 	WcIndexVarContext context;
 	List	   *fixed = NIL;
 	ListCell   *lc;
+	int			i;
 
 	/*
 	 * ExecInitCustomScan gave us a virtual scan slot, which has no system
@@ -247,33 +1097,23 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
+	ks->ki = WcKeyInfoBuild(table);
+	wc_select_keys(ks);
+	ks->arrays = palloc0(sizeof(WcKsArray) * Max(ks->nsel, 1));
+	ks->maxruns = 4;
+	ks->runs = palloc(sizeof(WcKsRun) * ks->maxruns);
+	ks->groupcxt = AllocSetContextCreate(CurrentMemoryContext, "widecol keyscan group",
+										 ALLOCSET_SMALL_SIZES);
+	ks->arraycxt = AllocSetContextCreate(CurrentMemoryContext, "widecol keyscan arrays",
+										 ALLOCSET_SMALL_SIZES);
+	for (i = 0; i < WC_KS_CACHE_SIZE; i++)
+		ks->cache[i].cxt = AllocSetContextCreate(CurrentMemoryContext,
+												 "widecol keyscan block",
+												 ALLOCSET_DEFAULT_SIZES);
 	ks->scan = index_beginscan(table, ks->index, estate->es_snapshot,
-							   ks->nkeys, 0);
-	if (ks->nruntime_keys == 0)
-		index_rescan(ks->scan, ks->keys, ks->nkeys, NULL, 0);
-}
-
-/* ExecScan access method: the next row of the key index in scan order */
-static TupleTableSlot *
-wc_keyscan_next(ScanState *ss)
-{
-	WcKeyScanState *ks = (WcKeyScanState *) ss;
-	ScanDirection direction = ss->ps.state->es_direction;
-	TupleTableSlot *slot = ss->ss_ScanTupleSlot;
-
-	if (ScanDirectionIsBackward(ks->direction))
-		direction = ScanDirectionIsForward(direction) ? BackwardScanDirection :
-			ScanDirectionIsBackward(direction) ? ForwardScanDirection : direction;
-
-	if (index_getnext_slot(ks->scan, direction, slot))
-	{
-		if (ItemPointerGetOffsetNumber(&slot->tts_tid) <= MaxHeapTuplesPerPage)
-			ks->delta_rows++;
-		else
-			ks->cold_rows++;
-		return slot;
-	}
-	return ExecClearTuple(slot);
+							   ks->nsel, 0);
+	ks->scan->xs_want_itup = true;
+	ks->runtime_keys_ready = ks->nruntime_keys == 0;
 }
 
 /* ExecScan recheck method: does an EPQ row version meet the conditions */
@@ -293,12 +1133,24 @@ wc_keyscan_exec(CustomScanState *node)
 {
 	WcKeyScanState *ks = (WcKeyScanState *) node;
 
-	if (ks->nruntime_keys > 0 && !ks->runtime_keys_ready)
+	if (!ks->runtime_keys_ready)
 		wc_keyscan_rescan(node);
 	return ExecScan(&node->ss, wc_keyscan_next, wc_keyscan_recheck);
 }
 
-/* ReScanCustomScan: new parameter values, restart the index scan */
+/* Drop the merge state of a scan (runs, group); the block cache stays */
+static void
+wc_ks_reset(WcKeyScanState *ks)
+{
+	while (ks->nruns > 0)
+		wc_ks_drop_run(ks, ks->nruns - 1);
+	ks->started = false;
+	ks->in_group = false;
+	ks->have_entry = false;
+	ks->stream_done = false;
+}
+
+/* ReScanCustomScan: new parameter values, restart from the first group */
 static void
 wc_keyscan_rescan(CustomScanState *node)
 {
@@ -312,18 +1164,31 @@ wc_keyscan_rescan(CustomScanState *node)
 	}
 	ks->runtime_keys_ready = true;
 	if (ks->scan != NULL)
-		index_rescan(ks->scan, ks->keys, ks->nkeys, NULL, 0);
+		wc_ks_reset(ks);
 	ExecScanReScan(&node->ss);
 }
 
-/* EndCustomScan: close the index scan and the index */
+/* EndCustomScan: close the scans, release cached blocks, close the index */
 static void
 wc_keyscan_end(CustomScanState *node)
 {
 	WcKeyScanState *ks = (WcKeyScanState *) node;
+	int			i;
 
 	if (ks->scan != NULL)
+	{
+		wc_ks_reset(ks);
+		if (node->ss.ss_ScanTupleSlot != NULL)
+			ExecClearTuple(node->ss.ss_ScanTupleSlot);
+		for (i = 0; i < WC_KS_CACHE_SIZE; i++)
+			if (OidIsValid(ks->cache[i].blockid))
+				ReleaseBuffer(ks->cache[i].buf);
+		if (ks->probe != NULL)
+			index_endscan(ks->probe);
 		index_endscan(ks->scan);
+		if (ks->storage_open)
+			WcStorageClose(&ks->st);
+	}
 	index_close(ks->index, NoLock);
 }
 
@@ -390,6 +1255,8 @@ wc_keyscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	{
 		ExplainPropertyInteger("Delta Rows", NULL, (int64) ks->delta_rows, es);
 		ExplainPropertyInteger("Cold Rows", NULL, (int64) ks->cold_rows, es);
+		ExplainPropertyInteger("Blocks Read", NULL, (int64) ks->blocks_read, es);
+		ExplainPropertyInteger("Blocks Skipped", NULL, (int64) ks->blocks_skipped, es);
 	}
 }
 

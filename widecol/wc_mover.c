@@ -4,32 +4,43 @@
  *	  The mover: delta rows into compressed cold blocks, in one
  *	  transaction (widecol.compact()).
  *
- * Protocol (DESIGN.md 7.2, phase 2a: no merging of runs, no key index):
+ * Protocol (DESIGN.md 7.2, phase 2a: no merging of runs):
  *	  1. the caller holds ShareUpdateExclusiveLock on the table (one mover,
  *		 VACUUM, ANALYZE or CIC at a time; DML and SELECT proceed);
  *		 predicate locks move to relation level (TIDs change);
  *	  2. collect: a SnapshotAny scan of the delta keeps tuples that are
  *		 HEAPTUPLE_LIVE with xmin before GetOldestNonRemovableTransactionId
  *		 (every snapshot sees them), no out-of-line values, and at most
- *		 WC_MAX_COLD_ROW bytes; batches are bounded by maintenance_work_mem;
- *	  3. sort the batch by (partition key, sort key);
- *	  4. claim each row with heap_delete(wait = false): a row that is being
- *		 updated, deleted or locked meanwhile stays in the delta;
- *	  5. write the claimed rows into blocks (wc_block.c) stored as block
- *		 tuples under fresh block ids, and give every moved row an entry
- *		 with its cold TID in every index of the table;
- *	  6. redirect: the t_ctid of each claimed delta tuple is set to the
- *		 row's cold TID (one generic WAL record per delta page and batch,
+ *		 WC_MAX_COLD_ROW bytes; their keys and TIDs go into a tuplesort
+ *		 (maintenance_work_mem, spilling to disk);
+ *	  3. read them back in (partition key, sort key, TID) order, fetching
+ *		 each row by its TID, so that every partition of the whole move is
+ *		 one key-ordered stream (one run per block it spans, whatever the
+ *		 size of the move); the block builder is finished and the row
+ *		 copies freed every maintenance_work_mem bytes of rows;
+ *	  4. disjointness (DESIGN.md 2.7): per partition, the key of the last
+ *		 END entry in the key index whose block tuple is not dead is the
+ *		 last cold key; rows with a smaller key stay in the delta, so the
+ *		 runs of a partition never overlap (blocks are not merged yet);
+ *	  5. claim each row with heap_delete(wait = false): a row that is being
+ *		 updated, deleted or locked meanwhile (since step 2) stays in the
+ *		 delta;
+ *	  6. write the claimed rows into blocks (wc_block.c) stored as block
+ *		 tuples under fresh block ids; the key index gets a START and an
+ *		 END entry per run, every other index an entry per row with its
+ *		 cold TID;
+ *	  7. redirect: the t_ctid of each claimed delta tuple is set to the
+ *		 row's cold TID (one generic WAL record per delta page and batch of
+ *		 step 3,
  *		 written before the transaction commits), so a
  *		 transaction that read the delta copy and then updates, deletes or
  *		 locks it follows the move (wc_delta.c).
  * Everything commits or aborts together: a snapshot that does not see the
  * mover's transaction sees the delta copies, one that does sees the cold
  * copies (DESIGN.md 2.5).  All writes are heap, btree and generic WAL.
- *
- * Deviation from DESIGN.md 7.2 for this phase: no key index run entries or
- * tombstone hints (there is no key index yet); instead the ordinary entries
- * of step 5 go into every index, which keeps user indexes complete.
+ * Step 4 counts blocks of aborted movers that are not yet DEAD and the
+ * blocks this run wrote in earlier batches (their index entries are
+ * there already), which only ever holds back more rows.
  *
  * widecol/wc_mover.c
  *
@@ -38,6 +49,7 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
@@ -47,8 +59,14 @@
 #include "storage/bufmgr.h"
 #include "storage/procarray.h"
 #include "storage/predicate.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/tuplesort.h"
+#include "utils/typcache.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type_d.h"
 
 #include "widecol.h"
 #include "wc_cold.h"
@@ -66,16 +84,16 @@ typedef struct WcMoverState
 	WcKeyInfo  *keys;
 	WcStorage	st;
 	WcIndexInserter *ins;
+	Relation	keyidx;			/* the key index, NULL if none */
+	TransactionId horizon;
 	WcMoveResult *result;
-	HeapTuple  *batch;
 	struct WcRedirect *redirects;	/* moves of the batch, written at its end */
 	int			nredirects;
-	int			nbatch;
-	int			maxbatch;
-	Size		batch_bytes;
-	MemoryContext batchcxt;
+	int			maxredirects;
+	MemoryContext batchcxt;		/* row copies until their blocks are written */
+	Tuplesortstate *sort;		/* (key columns..., TID) of the candidates */
+	TupleTableSlot *sortslot;
 } WcMoverState;
-
 
 /* qsort comparator of redirects by delta TID */
 static int
@@ -83,19 +101,6 @@ wc_redirect_cmp(const void *a, const void *b)
 {
 	return ItemPointerCompare(&((WcRedirect *) a)->from,
 							  &((WcRedirect *) b)->from);
-}
-
-/* qsort comparator of batch rows by key, then by TID */
-static int
-wc_row_cmp(const void *a, const void *b, void *arg)
-{
-	WcMoverState *ms = (WcMoverState *) arg;
-	HeapTuple	ta = *(HeapTuple *) a;
-	HeapTuple	tb = *(HeapTuple *) b;
-	int			c = WcKeyCompare(ms->keys, ta, tb, RelationGetDescr(ms->rel),
-								 ms->keys->nkeys);
-
-	return c != 0 ? c : ItemPointerCompare(&ta->t_self, &tb->t_self);
 }
 
 /*
@@ -135,6 +140,106 @@ wc_write_redirects(Relation rel, WcRedirect *redirects, int n)
 	}
 }
 
+/*
+ * The last cold key of row's partition: the key of the last END entry of
+ * the key index whose block tuple is not dead.  Returns false if the
+ * partition has no cold run; else vals/nulls (all key columns) are copied
+ * into the batch context.
+ */
+static bool
+wc_last_cold_key(WcMoverState *ms, HeapTuple row, Datum *vals, bool *nulls)
+{
+	Relation	idx = ms->keyidx;
+	TupleDesc	desc = RelationGetDescr(ms->rel);
+	ScanKeyData keys[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	ItemPointer tid;
+	bool		found = false;
+	int			npk = ms->keys->npk;
+	int			i;
+
+	for (i = 0; i < npk; i++)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(row, idx->rd_index->indkey.values[i], desc,
+									 &isnull);
+		Oid			opno;
+
+		if (isnull)
+		{
+			ScanKeyEntryInitialize(&keys[i], SK_ISNULL | SK_SEARCHNULL, i + 1,
+								   InvalidStrategy, InvalidOid,
+								   idx->rd_indcollation[i], InvalidOid, (Datum) 0);
+			continue;
+		}
+		opno = get_opfamily_member(idx->rd_opfamily[i], idx->rd_opcintype[i],
+								   idx->rd_opcintype[i], BTEqualStrategyNumber);
+		if (!OidIsValid(opno))
+			elog(ERROR, "missing equality operator for column %d of index \"%s\"",
+				 i + 1, RelationGetRelationName(idx));
+		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber,
+							   idx->rd_opcintype[i], idx->rd_indcollation[i],
+							   get_opcode(opno), d);
+	}
+	scan = index_beginscan(ms->rel, idx, SnapshotAny, npk, 0);
+	scan->xs_want_itup = true;
+	index_rescan(scan, keys, npk, NULL, 0);
+	while (!found && (tid = index_getnext_tid(scan, BackwardScanDirection)) != NULL)
+	{
+		ItemPointerData blocktid;
+		HeapTupleData btup;
+		Buffer		buf;
+		Oid			blockid;
+		HTSV_Result res;
+		MemoryContext old;
+
+		if (WcTidRunKind(tid) != WC_RUN_END)
+			continue;
+		WcTidRunBlockTid(tid, &blocktid);
+		if (!WcStorageFetchAt(&ms->st, &blocktid, &buf, &btup, &blockid))
+			continue;
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		res = HeapTupleSatisfiesVacuum(&btup, ms->horizon, buf);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		ReleaseBuffer(buf);
+		if (res == HEAPTUPLE_DEAD)
+			continue;
+		index_deform_tuple(scan->xs_itup, scan->xs_itupdesc, vals, nulls);
+		old = MemoryContextSwitchTo(ms->batchcxt);
+		for (i = 0; i < ms->keys->nkeys; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(scan->xs_itupdesc, i);
+
+			if (!nulls[i])
+				vals[i] = datumCopy(vals[i], att->attbyval, att->attlen);
+		}
+		MemoryContextSwitchTo(old);
+		found = true;
+	}
+	index_endscan(scan);
+	return found;
+}
+
+/* Compare the key of row with a key given as key index column values */
+static int
+wc_row_vs_key(WcMoverState *ms, HeapTuple row, Datum *vals, bool *nulls)
+{
+	TupleDesc	desc = RelationGetDescr(ms->rel);
+	int			i;
+
+	for (i = 0; i < ms->keys->nkeys; i++)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(row, ms->keys->attnums[i], desc, &isnull);
+		int			c = ApplySortComparator(d, isnull, vals[i], nulls[i],
+											&ms->keys->ssup[i]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
 /* Flush callback of the block builder: store a block and index its rows */
 static void
 wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
@@ -144,10 +249,15 @@ wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 	Oid			blockid = WcStorageNewBlockId(&ms->st);
 	bytea	   *payload = WcBuildPayloadForBlock(b, blockid);
 	WcBlockHeader *hdr = (WcBlockHeader *) VARDATA(payload);
+	ItemPointerData blocktid;
 	int			i;
 
+
 	WcStorageInsert(&ms->st, blockid, WC_SEQ_BLOCK, VARDATA(payload),
-					VARSIZE(payload) - VARHDRSZ, NULL);
+					VARSIZE(payload) - VARHDRSZ, &blocktid);
+	WcIndexInserterAddRuns(ms->ins, &blocktid, rows,
+						   (WcRunEntry *) (VARDATA(payload) + sizeof(WcBlockHeader)),
+						   hdr->nruns);
 	ms->result->blocks_written++;
 	ms->result->moved_rows += nrows;
 	ms->result->raw_bytes += hdr->raw_size;
@@ -159,6 +269,12 @@ wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 
 		WcTidMake(&cold, blockid, i);
 		WcIndexInserterAdd(ms->ins, rows[i], &cold);
+		if (ms->nredirects == ms->maxredirects)
+		{
+			ms->maxredirects *= 2;
+			ms->redirects = repalloc_huge(ms->redirects,
+										  sizeof(WcRedirect) * ms->maxredirects);
+		}
 		ms->redirects[ms->nredirects].from = srctids[i];
 		ms->redirects[ms->nredirects].to = cold;
 		ms->nredirects++;
@@ -166,44 +282,141 @@ wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 	pfree(payload);
 }
 
-/*
- * Sort the batch, claim its rows, write them into blocks, then redirect the
- * claimed delta tuples (grouped by page: one WAL record per delta page per
- * batch).
- */
+/* The tuplesort of candidates: key columns and TID, in that order */
 static void
-wc_mover_process_batch(WcMoverState *ms, bool zstd, int level)
+wc_mover_sort_begin(WcMoverState *ms)
 {
-	WcBlockBuilder *b;
-	CommandId	cid = GetCurrentCommandId(true);
+	TupleDesc	desc = RelationGetDescr(ms->rel);
+	int			n = ms->keys->nkeys + 1;
+	TupleDesc	sortdesc = CreateTemplateTupleDesc(n);
+	AttrNumber *attnums = palloc(sizeof(AttrNumber) * n);
+	Oid		   *ops = palloc(sizeof(Oid) * n);
+	Oid		   *colls = palloc(sizeof(Oid) * n);
+	bool	   *nullsfirst = palloc0(sizeof(bool) * n);
 	int			i;
 
-	if (ms->nbatch == 0)
-		return;
-	qsort_arg(ms->batch, ms->nbatch, sizeof(HeapTuple), wc_row_cmp, ms);
-	ms->redirects = palloc_extended(sizeof(WcRedirect) * ms->nbatch, MCXT_ALLOC_HUGE);
-	ms->nredirects = 0;
-	b = WcBuilderBegin(ms->rel, ms->keys, zstd, level, wc_mover_flush, ms);
-	for (i = 0; i < ms->nbatch; i++)
+	for (i = 0; i < n; i++)
 	{
-		HeapTuple	tup = ms->batch[i];
-		TM_FailureData tmfd;
-		TM_Result	res;
+		attnums[i] = i + 1;
+		if (i < ms->keys->nkeys)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, ms->keys->attnums[i] - 1);
 
-		CHECK_FOR_INTERRUPTS();
-		res = heap_delete(ms->rel, &tup->t_self, cid, InvalidSnapshot, false,
-						  &tmfd, false);
-		if (res != TM_Ok)
-			continue;
-		WcBuilderAdd(b, tup, &tup->t_self);
+			TupleDescInitEntry(sortdesc, i + 1, NameStr(att->attname),
+							   att->atttypid, att->atttypmod, 0);
+			TupleDescInitEntryCollation(sortdesc, i + 1, att->attcollation);
+			ops[i] = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr;
+			colls[i] = att->attcollation;
+		}
+		else
+		{
+			TupleDescInitEntry(sortdesc, i + 1, "tid", TIDOID, -1, 0);
+			ops[i] = TIDLessOperator;
+			colls[i] = InvalidOid;
+		}
 	}
+	ms->sort = tuplesort_begin_heap(sortdesc, n, attnums, ops, colls, nullsfirst,
+									maintenance_work_mem, NULL, TUPLESORT_NONE);
+	ms->sortslot = MakeSingleTupleTableSlot(sortdesc, &TTSOpsMinimalTuple);
+}
+
+/* Add delta tuple tup to the candidates */
+static void
+wc_mover_sort_add(WcMoverState *ms, HeapTuple tup)
+{
+	TupleTableSlot *slot = ms->sortslot;
+	int			i;
+
+	ExecClearTuple(slot);
+	for (i = 0; i < ms->keys->nkeys; i++)
+		slot->tts_values[i] = heap_getattr(tup, ms->keys->attnums[i],
+										   RelationGetDescr(ms->rel),
+										   &slot->tts_isnull[i]);
+	slot->tts_values[i] = PointerGetDatum(&tup->t_self);
+	slot->tts_isnull[i] = false;
+	ExecStoreVirtualTuple(slot);
+	tuplesort_puttupleslot(ms->sort, slot);
+}
+
+/* Finish the blocks being built, then redirect their delta tuples */
+static void
+wc_mover_finish_batch(WcMoverState *ms, WcBlockBuilder *b)
+{
 	WcBuilderFinish(b);
 	pfree(b);
 	wc_write_redirects(ms->rel, ms->redirects, ms->nredirects);
-	pfree(ms->redirects);
+	ms->nredirects = 0;
 	MemoryContextReset(ms->batchcxt);
-	ms->nbatch = 0;
-	ms->batch_bytes = 0;
+}
+
+/*
+ * Read the candidates in key order, claim them and write them into blocks
+ * (file header, steps 3 to 7).
+ */
+static void
+wc_mover_write(WcMoverState *ms, bool zstd, int level)
+{
+	CommandId	cid = GetCurrentCommandId(true);
+	Size		budget = (Size) maintenance_work_mem * 1024;
+	Size		bytes = 0;
+	WcBlockBuilder *b = WcBuilderBegin(ms->rel, ms->keys, zstd, level,
+									   wc_mover_flush, ms);
+	HeapTuple	prev = NULL;
+	Datum		last[INDEX_MAX_KEYS];
+	bool		lastnull[INDEX_MAX_KEYS];
+	bool		has_last = false;
+	int			nkeys = ms->keys->nkeys;
+
+	ms->maxredirects = 1024;
+	ms->redirects = palloc(sizeof(WcRedirect) * ms->maxredirects);
+	tuplesort_performsort(ms->sort);
+	while (tuplesort_gettupleslot(ms->sort, true, false, ms->sortslot, NULL))
+	{
+		HeapTupleData tuple;
+		HeapTuple	tup;
+		Buffer		buf;
+		TM_FailureData tmfd;
+		bool		isnull;
+		Datum		tid;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		tid = slot_getattr(ms->sortslot, nkeys + 1, &isnull);
+		tuple.t_self = *(ItemPointer) DatumGetPointer(tid);
+		if (!heap_fetch(ms->rel, SnapshotAny, &tuple, &buf, false))
+			continue;
+		old = MemoryContextSwitchTo(ms->batchcxt);
+		tup = heap_copytuple(&tuple);
+		MemoryContextSwitchTo(old);
+		ReleaseBuffer(buf);
+
+		/* disjointness: keys below the partition's last cold key stay */
+		if (ms->keyidx != NULL)
+		{
+			if (prev == NULL ||
+				WcKeyCompare(ms->keys, prev, tup, RelationGetDescr(ms->rel),
+							 ms->keys->npk) != 0)
+				has_last = wc_last_cold_key(ms, tup, last, lastnull);
+			prev = tup;
+			if (has_last && wc_row_vs_key(ms, tup, last, lastnull) < 0)
+				continue;
+		}
+		if (heap_delete(ms->rel, &tup->t_self, cid, InvalidSnapshot, false,
+						&tmfd, false) != TM_Ok)
+			continue;
+		WcBuilderAdd(b, tup, &tup->t_self);
+		bytes += tup->t_len + HEAPTUPLESIZE;
+		if (bytes >= budget)
+		{
+			/* the last cold key lives in batchcxt too: look it up again */
+			wc_mover_finish_batch(ms, b);
+			b = WcBuilderBegin(ms->rel, ms->keys, zstd, level, wc_mover_flush, ms);
+			prev = NULL;
+			bytes = 0;
+		}
+	}
+	wc_mover_finish_batch(ms, b);
+	pfree(ms->redirects);
 }
 
 /*
@@ -220,8 +433,6 @@ WcMove(Relation rel, WcMoveResult *result)
 	TransactionId horizon;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
-	Size		budget = (Size) maintenance_work_mem * 1024;
-	MemoryContext old;
 
 	memset(result, 0, sizeof(WcMoveResult));
 	memset(&ms, 0, sizeof(ms));
@@ -232,13 +443,15 @@ WcMove(Relation rel, WcMoveResult *result)
 	WcKeysCompression(&opts, &zstd, &level);
 	ms.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "widecol mover batch",
 										ALLOCSET_DEFAULT_SIZES);
-	ms.maxbatch = 1024;
-	ms.batch = palloc(sizeof(HeapTuple) * ms.maxbatch);
 
 	TransferPredicateLocksToHeapRelation(rel);
 	WcStorageOpen(&ms.st, rel, RowExclusiveLock);
 	ms.ins = WcIndexInserterBegin(rel);
 	horizon = GetOldestNonRemovableTransactionId(rel);
+	ms.horizon = horizon;
+	if (OidIsValid(WcGetKeyIndexInfo(rel)->keyindex))
+		ms.keyidx = index_open(WcGetKeyIndexInfo(rel)->keyindex, AccessShareLock);
+	wc_mover_sort_begin(&ms);
 
 	WC_PHYSICAL_BEGIN();
 	scan = heap_beginscan(rel, SnapshotAny, 0, NULL, NULL,
@@ -260,25 +473,17 @@ WcMove(Relation rel, WcMoveResult *result)
 			!TransactionIdPrecedes(HeapTupleHeaderGetXmin(tup->t_data), horizon) ||
 			HeapTupleHasExternal(tup) || tup->t_len > WC_MAX_COLD_ROW)
 			continue;
-
-		if (ms.nbatch == ms.maxbatch)
-		{
-			ms.maxbatch *= 2;
-			ms.batch = repalloc_huge(ms.batch, sizeof(HeapTuple) * ms.maxbatch);
-		}
-		old = MemoryContextSwitchTo(ms.batchcxt);
-		ms.batch[ms.nbatch++] = heap_copytuple(tup);
-		MemoryContextSwitchTo(old);
-		ms.batch_bytes += tup->t_len + HEAPTUPLESIZE;
-		if (ms.batch_bytes >= budget)
-			wc_mover_process_batch(&ms, zstd, level);
+		wc_mover_sort_add(&ms, tup);
 	}
 	ExecDropSingleTupleTableSlot(slot);
-	wc_mover_process_batch(&ms, zstd, level);
 	heap_endscan(scan);
+	wc_mover_write(&ms, zstd, level);
+	tuplesort_end(ms.sort);
+	ExecDropSingleTupleTableSlot(ms.sortslot);
 
 	WcIndexInserterEnd(ms.ins);
+	if (ms.keyidx != NULL)
+		index_close(ms.keyidx, AccessShareLock);
 	WcStorageClose(&ms.st);
 	MemoryContextDelete(ms.batchcxt);
-	pfree(ms.batch);
 }

@@ -229,6 +229,35 @@ WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf, HeapTupleData *tuple)
 	return found;
 }
 
+/*
+ * Read the tuple at physical TID blocktid of the TOAST relation, as a run
+ * entry of the key index names it.  Returns false unless a block tuple is
+ * there (past the end of the relation, unused line pointer, or another
+ * kind of tuple: the slot was reused); else *tuple points into the page of
+ * *buf (pinned, the caller releases it) and *blockid is its block id.
+ */
+bool
+WcStorageFetchAt(WcStorage *st, ItemPointer blocktid, Buffer *buf,
+				 HeapTupleData *tuple, Oid *blockid)
+{
+	int32		seq;
+
+	if (ItemPointerGetBlockNumberNoCheck(blocktid) >=
+		RelationGetNumberOfBlocks(st->toastrel))
+		return false;
+	tuple->t_self = *blocktid;
+	if (!heap_fetch(st->toastrel, SnapshotAny, tuple, buf, false))
+		return false;
+	WcStorageGetChunk(tuple, RelationGetDescr(st->toastrel), blockid, &seq,
+					  NULL, NULL);
+	if (seq != WC_SEQ_BLOCK)
+	{
+		ReleaseBuffer(*buf);
+		return false;
+	}
+	return true;
+}
+
 /* State of the error context: relation and current block id */
 typedef struct WcStorageContextArg
 {

@@ -10,8 +10,11 @@
  *		 block tuples (an aborted mover's) and rows whose DELETE/UPDATE
  *		 tombstone committed before the horizon; if there are any, one
  *		 index_bulk_delete() pass per index removes their cold TIDs, plus
- *		 any cold TID whose block no longer exists.  The tombstones stay:
- *		 the block still holds the row, and scans must keep hiding it;
+ *		 any cold TID whose block no longer exists; in the key index it
+ *		 removes run entries of dead or vanished block tuples and hints of
+ *		 dead blocks, but keeps hints of dead rows of live blocks.  The
+ *		 tombstones stay: the block still holds the row, and scans must
+ *		 keep hiding it;
  *	  3. relpages/reltuples are rewritten (in place, as heap does) to cover
  *		 both tiers: relpages = delta + TOAST blocks (the virtual size that
  *		 ANALYZE and the planner use), reltuples = live delta + live cold;
@@ -76,6 +79,7 @@ typedef struct WcBlockFate
 typedef struct WcCleanup
 {
 	HTAB	   *blocks;
+	HTAB	   *blocktids;		/* WcBlockAt by physical TID of block tuples */
 	int64		nblocks;
 	int64		dead_blocks;
 	int64		live_rows;
@@ -84,21 +88,50 @@ typedef struct WcCleanup
 	int64		comp_bytes;
 } WcCleanup;
 
-/* bulk-delete callback: is this index entry a dead cold row? */
+/* A block tuple of the TOAST relation found by the cleanup scan */
+typedef struct WcBlockAt
+{
+	ItemPointerData tid;		/* hash key: its physical TID */
+	bool		dead;
+} WcBlockAt;
+
+/* Bulk-delete state of one index */
+typedef struct WcReapState
+{
+	WcCleanup  *c;
+	bool		runs;			/* a run-entry index (the key index) */
+} WcReapState;
+
+/*
+ * bulk-delete callback: is this index entry a dead cold row, or in the key
+ * index a run entry of a dead or vanished block tuple or a hint of a dead
+ * block?  Hints of dead rows stay while their block lives: the keyscan
+ * reads a block's tombstones only when a hint names it.
+ */
 static bool
 wc_cold_reaped(ItemPointer itemptr, void *state)
 {
-	WcCleanup  *c = (WcCleanup *) state;
+	WcReapState *rs = (WcReapState *) state;
+	WcCleanup  *c = rs->c;
 	Oid			blockid;
 	WcBlockFate *fate;
 
+	if (rs->runs && WcTidRunKind(itemptr) != 0)
+	{
+		ItemPointerData blocktid;
+		WcBlockAt  *at;
+
+		WcTidRunBlockTid(itemptr, &blocktid);
+		at = hash_search(c->blocktids, &blocktid, HASH_FIND, NULL);
+		return at == NULL || at->dead;
+	}
 	if (!WcTidIsCold(itemptr))
 		return false;
 	blockid = WcTidBlock(itemptr);
 	fate = hash_search(c->blocks, &blockid, HASH_FIND, NULL);
 	if (fate == NULL || fate->dead)
 		return true;
-	return fate->rowstate[WcTidRow(itemptr)] == WC_ROW_DEAD;
+	return !rs->runs && fate->rowstate[WcTidRow(itemptr)] == WC_ROW_DEAD;
 }
 
 /* Scan the TOAST relation: live and dead blocks, dead rows */
@@ -123,6 +156,10 @@ wc_cleanup_scan(Relation rel, TransactionId OldestXmin, WcCleanup *c)
 	ctl.hcxt = CurrentMemoryContext;
 	c->blocks = hash_create("widecol cleanup", 1024, &ctl,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(ItemPointerData);
+	ctl.entrysize = sizeof(WcBlockAt);
+	c->blocktids = hash_create("widecol cleanup tids", 1024, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	WcStorageOpen(&st, rel, AccessShareLock);
 	WcStoragePushContext(&errcb, rel, &cur_blockid);
@@ -144,6 +181,8 @@ wc_cleanup_scan(Relation rel, TransactionId OldestXmin, WcCleanup *c)
 		fate = hash_search(c->blocks, &chunk_id, HASH_ENTER, &found);
 		memset(fate->rowstate, 0, sizeof(fate->rowstate));
 		fate->dead = res == HEAPTUPLE_DEAD;
+		((WcBlockAt *) hash_search(c->blocktids, &tup->t_self, HASH_ENTER,
+								   &found))->dead = fate->dead;
 		if (fate->dead)
 		{
 			c->dead_blocks++;
@@ -213,6 +252,7 @@ wc_relation_vacuum(Relation rel, struct VacuumParams *params,
 		{
 			IndexVacuumInfo ivinfo;
 			IndexBulkDeleteResult *stats;
+			WcReapState rs;
 
 			memset(&ivinfo, 0, sizeof(ivinfo));
 			ivinfo.index = indrels[i];
@@ -222,7 +262,9 @@ wc_relation_vacuum(Relation rel, struct VacuumParams *params,
 			ivinfo.message_level = elevel;
 			ivinfo.num_heap_tuples = rel->rd_rel->reltuples;
 			ivinfo.strategy = bstrategy;
-			stats = index_bulk_delete(&ivinfo, NULL, wc_cold_reaped, &c);
+			rs.c = &c;
+			rs.runs = WcIsRunIndex(rel, indrels[i]);
+			stats = index_bulk_delete(&ivinfo, NULL, wc_cold_reaped, &rs);
 			/* BRIN's cleanup summarizes ranges: the delta's, as in heap's pass */
 			WC_PHYSICAL_BEGIN();
 			stats = index_vacuum_cleanup(&ivinfo, stats);
@@ -263,6 +305,7 @@ wc_relation_vacuum(Relation rel, struct VacuumParams *params,
 					   (long long) removed, (long long) c.dead_rows,
 					   (long long) c.dead_blocks, nindexes)));
 	hash_destroy(c.blocks);
+	hash_destroy(c.blocktids);
 }
 
 /*
