@@ -386,4 +386,11 @@ extern bool wc_copy_direct;
 extern bool WcCopyFrom(const CopyStmt *stmt, const char *queryString,
 					   QueryEnvironment *queryEnv, uint64 *processed);
 
+/* wc_keyindex.c: the cold tail of a partition (disjointness, DESIGN.md 2.7) */
+extern bool WcLastColdKey(Relation rel, Relation keyidx, WcStorage *st,
+						  WcKeyInfo *ki, TransactionId horizon, HeapTuple row,
+						  Datum *vals, bool *nulls, MemoryContext cxt);
+extern int	WcRowVsKey(WcKeyInfo *ki, TupleDesc desc, HeapTuple row,
+					   Datum *vals, bool *nulls);
+
 #endif							/* WC_COLD_H */

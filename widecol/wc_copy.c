@@ -56,7 +56,9 @@
 #include "miscadmin.h"
 #include "parser/parse_relation.h"
 #include "pgstat.h"
+#include "storage/lmgr.h"
 #include "storage/predicate.h"
+#include "storage/procarray.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/backend_progress.h"
@@ -84,12 +86,22 @@ typedef struct WcCopyState
 	Relation	rel;
 	WcKeyInfo  *keys;
 	WcStorage	st;
-	WcIndexInserter *ins;
+	WcIndexInserter *ins;		/* run entries and cold entries */
+	Relation	keyidx;			/* the key index */
+	TransactionId horizon;		/* blocks dead before it do not count */
 	bool		zstd;
 	int			level;
 	Tuplesortstate *sort;		/* rows of the current batch, or NULL */
 	Size		batch_bytes;	/* raw bytes put into the sort */
 	TupleTableSlot *outslot;	/* sorted rows come back through it */
+	MemoryContext keycxt;		/* the current partition's first row and tail */
+	/* inserts into the delta, with every index maintained by the executor */
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	CommandId	cid;
+	BulkInsertState bistate;
+	uint64		ndelta;
 } WcCopyState;
 
 
@@ -140,6 +152,7 @@ wc_copy_eligible(Relation rel)
 		rel->rd_rel->relkind == RELKIND_RELATION &&
 		!rel->rd_rel->relispartition &&
 		rel->trigdesc == NULL &&
+		OidIsValid(WcGetKeyIndexInfo(rel)->keyindex) &&
 		(desc->constr == NULL || !desc->constr->has_generated_stored) &&
 		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED &&
 		!WcIsPublished(rel) &&
@@ -178,12 +191,16 @@ wc_copy_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 	Oid			blockid = WcStorageNewBlockId(&cs->st);
 	bytea	   *payload = WcBuildPayloadForBlock(b, blockid);
 	WcBlockHeader *hdr = (WcBlockHeader *) VARDATA(payload);
+	ItemPointerData blocktid;
 	int			i;
 
 	/* flags precede the CRC, which covers what follows it */
 	hdr->flags |= WC_BLOCK_LOADED;
 	WcStorageInsert(&cs->st, blockid, WC_SEQ_BLOCK, VARDATA(payload),
-					VARSIZE(payload) - VARHDRSZ, NULL);
+					VARSIZE(payload) - VARHDRSZ, &blocktid);
+	WcIndexInserterAddRuns(cs->ins, &blocktid, rows,
+						   (WcRunEntry *) (VARDATA(payload) + sizeof(WcBlockHeader)),
+						   hdr->nruns);
 	for (i = 0; i < nrows; i++)
 	{
 		ItemPointerData cold;
@@ -221,12 +238,30 @@ wc_copy_begin_batch(WcCopyState *cs)
 	cs->batch_bytes = 0;
 }
 
-/* Sort the batch and write it as blocks */
+/* Insert the row in slot into the delta, with entries in every index */
+static void
+wc_copy_to_delta(WcCopyState *cs, TupleTableSlot *slot)
+{
+	table_tuple_insert(cs->rel, slot, cs->cid, 0, cs->bistate);
+	ExecInsertIndexTuples(cs->rri, slot, cs->estate, false, false, NULL, NIL);
+	cs->ndelta++;
+}
+
+/*
+ * Sort the batch and write it as blocks.  A row whose key sorts before the
+ * last cold key of its partition goes to the delta instead, so that the
+ * partition's runs stay disjoint (DESIGN.md 2.7), as the mover does.
+ */
 static void
 wc_copy_process_batch(WcCopyState *cs)
 {
+	TupleDesc	desc = RelationGetDescr(cs->rel);
 	WcBlockBuilder *b;
 	ItemPointerData none;
+	HeapTuple	first = NULL;	/* first row of the current partition */
+	Datum		last[INDEX_MAX_KEYS];
+	bool		lastnull[INDEX_MAX_KEYS];
+	bool		has_last = false;
 
 	if (cs->sort == NULL)
 		return;
@@ -235,29 +270,36 @@ wc_copy_process_batch(WcCopyState *cs)
 	b = WcBuilderBegin(cs->rel, cs->keys, cs->zstd, cs->level, wc_copy_flush, cs);
 	while (tuplesort_gettupleslot(cs->sort, true, false, cs->outslot, NULL))
 	{
-		CHECK_FOR_INTERRUPTS();
 		/* a copy the flush callback frees */
-		WcBuilderAdd(b, ExecCopySlotHeapTuple(cs->outslot), &none);
+		HeapTuple	tup = ExecCopySlotHeapTuple(cs->outslot);
+
+		CHECK_FOR_INTERRUPTS();
+		if (first == NULL ||
+			WcKeyCompare(cs->keys, first, tup, desc, cs->keys->npk) != 0)
+		{
+			MemoryContext old;
+
+			MemoryContextReset(cs->keycxt);
+			old = MemoryContextSwitchTo(cs->keycxt);
+			first = heap_copytuple(tup);
+			MemoryContextSwitchTo(old);
+			has_last = WcLastColdKey(cs->rel, cs->keyidx, &cs->st, cs->keys,
+									 cs->horizon, tup, last, lastnull,
+									 cs->keycxt);
+		}
+		if (has_last && WcRowVsKey(cs->keys, desc, tup, last, lastnull) < 0)
+		{
+			ExecForceStoreHeapTuple(tup, cs->slot, true);
+			wc_copy_to_delta(cs, cs->slot);
+			ExecClearTuple(cs->slot);
+			continue;
+		}
+		WcBuilderAdd(b, tup, &none);
 	}
 	WcBuilderFinish(b);
 	pfree(b);
 	tuplesort_end(cs->sort);
 	cs->sort = NULL;
-}
-
-/* Insert a row too large for a block into the delta, with its entries */
-static void
-wc_copy_to_delta(WcCopyState *cs, TupleTableSlot *slot, CommandId cid,
-				 BulkInsertState bistate)
-{
-	HeapTuple	tup;
-	bool		shouldFree;
-
-	table_tuple_insert(cs->rel, slot, cid, 0, bistate);
-	tup = ExecFetchSlotHeapTuple(slot, false, &shouldFree);
-	WcIndexInserterAdd(cs->ins, tup, &slot->tts_tid);
-	if (shouldFree)
-		heap_freetuple(tup);
 }
 
 /* Read every row of cstate into rel; returns the number of rows */
@@ -269,20 +311,25 @@ wc_copy_load(WcCopyState *cs, CopyFromState cstate, ParseState *pstate)
 	ExprContext *econtext = GetPerTupleExprContext(estate);
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
 	TupleTableSlot *slot;
-	CommandId	cid = GetCurrentCommandId(true);
-	BulkInsertState bistate = GetBulkInsertState();
 	TupleDesc	desc = RelationGetDescr(rel);
 	Size		batch_limit = (Size) maintenance_work_mem * 1024 * WC_COPY_SORT_FACTOR;
 	ErrorContextCallback errcb;
 	uint64		processed = 0;
-	uint64		ndelta = 0;
 	bool		has_constr = desc->constr != NULL;
 
 	ExecInitRangeTable(estate, pstate->p_rtable);
 	ExecInitResultRelation(estate, rri, 1);
 	CheckValidResultRel(rri, CMD_INSERT);
+	ExecOpenIndices(rri, false);
 	slot = table_slot_create(rel, &estate->es_tupleTable);
+	cs->estate = estate;
+	cs->rri = rri;
+	cs->slot = slot;
+	cs->cid = GetCurrentCommandId(true);
+	cs->bistate = GetBulkInsertState();
 	cs->outslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	cs->keycxt = AllocSetContextCreate(CurrentMemoryContext, "widecol copy keys",
+									   ALLOCSET_SMALL_SIZES);
 
 	/* inserts conflict with SERIALIZABLE readers of the whole relation */
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
@@ -315,10 +362,7 @@ wc_copy_load(WcCopyState *cs, CopyFromState cstate, ParseState *pstate)
 		rowsize = MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(desc->natts)) +
 			heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
 		if (rowsize > WC_MAX_COLD_ROW)
-		{
-			wc_copy_to_delta(cs, slot, cid, bistate);
-			ndelta++;
-		}
+			wc_copy_to_delta(cs, slot);
 		else
 		{
 			if (cs->sort == NULL)
@@ -333,14 +377,15 @@ wc_copy_load(WcCopyState *cs, CopyFromState cstate, ParseState *pstate)
 	wc_copy_process_batch(cs);
 	error_context_stack = errcb.previous;
 
-	FreeBulkInsertState(bistate);
+	FreeBulkInsertState(cs->bistate);
 	ExecDropSingleTupleTableSlot(cs->outslot);
+	MemoryContextDelete(cs->keycxt);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	ExecCloseResultRelations(estate);
 	ExecCloseRangeTableRelations(estate);
 	FreeExecutorState(estate);
 	/* heap counted the rows it inserted into the delta */
-	pgstat_count_heap_insert(rel, (PgStat_Counter) (processed - ndelta));
+	pgstat_count_heap_insert(rel, (PgStat_Counter) (processed - cs->ndelta));
 	return processed;
 }
 
@@ -377,6 +422,16 @@ WcCopyFrom(const CopyStmt *stmt, const char *queryString,
 		table_close(rel, NoLock);
 		return false;
 	}
+	/*
+	 * One writer of blocks at a time (the mover takes the same lock): two
+	 * loads writing runs of one partition at once could overlap.  A busy
+	 * table takes core's COPY instead of waiting.
+	 */
+	if (!ConditionalLockRelationOid(relid, ShareUpdateExclusiveLock))
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
 
 	/* DoCopy's checks */
 	wc_copy_check_source(stmt);
@@ -403,7 +458,10 @@ WcCopyFrom(const CopyStmt *stmt, const char *queryString,
 						   NULL, stmt->attlist, stmt->options);
 	WcStorageOpen(&cs.st, rel, RowExclusiveLock);
 	cs.ins = WcIndexInserterBegin(rel);
+	cs.keyidx = index_open(WcGetKeyIndexInfo(rel)->keyindex, AccessShareLock);
+	cs.horizon = GetOldestNonRemovableTransactionId(rel);
 	*processed = wc_copy_load(&cs, cstate, pstate);
+	index_close(cs.keyidx, AccessShareLock);
 	WcIndexInserterEnd(cs.ins);
 	WcStorageClose(&cs.st);
 	EndCopyFrom(cstate);

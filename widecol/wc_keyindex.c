@@ -80,9 +80,13 @@
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "storage/bufmgr.h"
+#include "utils/datum.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "widecol.h"
+#include "wc_cold.h"
 
 static planner_hook_type prev_planner_hook = NULL;
 
@@ -539,4 +543,107 @@ WcKeyIndexInit(void)
 {
 	prev_planner_hook = planner_hook;
 	planner_hook = wc_planner;
+}
+
+/*
+ * The last cold key of row's partition: the key of the last END entry of
+ * the key index whose block tuple is not dead.  Returns false if the
+ * partition has no cold run; else vals/nulls (all key columns) are copied
+ * into cxt.  Blocks of running or aborted transactions that are not yet
+ * dead count, which only ever holds back more rows.
+ */
+bool
+WcLastColdKey(Relation rel, Relation keyidx, WcStorage *st, WcKeyInfo *ki,
+			  TransactionId horizon, HeapTuple row, Datum *vals, bool *nulls,
+			  MemoryContext cxt)
+{
+	Relation	idx = keyidx;
+	TupleDesc	desc = RelationGetDescr(rel);
+	ScanKeyData keys[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	ItemPointer tid;
+	bool		found = false;
+	int			npk = ki->npk;
+	int			i;
+
+	for (i = 0; i < npk; i++)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(row, idx->rd_index->indkey.values[i], desc,
+									 &isnull);
+		Oid			opno;
+
+		if (isnull)
+		{
+			ScanKeyEntryInitialize(&keys[i], SK_ISNULL | SK_SEARCHNULL, i + 1,
+								   InvalidStrategy, InvalidOid,
+								   idx->rd_indcollation[i], InvalidOid, (Datum) 0);
+			continue;
+		}
+		opno = get_opfamily_member(idx->rd_opfamily[i], idx->rd_opcintype[i],
+								   idx->rd_opcintype[i], BTEqualStrategyNumber);
+		if (!OidIsValid(opno))
+			elog(ERROR, "missing equality operator for column %d of index \"%s\"",
+				 i + 1, RelationGetRelationName(idx));
+		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber,
+							   idx->rd_opcintype[i], idx->rd_indcollation[i],
+							   get_opcode(opno), d);
+	}
+	scan = index_beginscan(rel, idx, SnapshotAny, npk, 0);
+	scan->xs_want_itup = true;
+	index_rescan(scan, keys, npk, NULL, 0);
+	while (!found && (tid = index_getnext_tid(scan, BackwardScanDirection)) != NULL)
+	{
+		ItemPointerData blocktid;
+		HeapTupleData btup;
+		Buffer		buf;
+		Oid			blockid;
+		HTSV_Result res;
+		MemoryContext old;
+
+		if (WcTidRunKind(tid) != WC_RUN_END)
+			continue;
+		WcTidRunBlockTid(tid, &blocktid);
+		if (!WcStorageFetchAt(st, &blocktid, &buf, &btup, &blockid))
+			continue;
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		res = HeapTupleSatisfiesVacuum(&btup, horizon, buf);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		ReleaseBuffer(buf);
+		if (res == HEAPTUPLE_DEAD)
+			continue;
+		index_deform_tuple(scan->xs_itup, scan->xs_itupdesc, vals, nulls);
+		old = MemoryContextSwitchTo(cxt);
+		for (i = 0; i < ki->nkeys; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(scan->xs_itupdesc, i);
+
+			if (!nulls[i])
+				vals[i] = datumCopy(vals[i], att->attbyval, att->attlen);
+		}
+		MemoryContextSwitchTo(old);
+		found = true;
+	}
+	index_endscan(scan);
+	return found;
+}
+
+/* Compare the key of row with a key given as key index column values */
+int
+WcRowVsKey(WcKeyInfo *ki, TupleDesc desc, HeapTuple row, Datum *vals,
+		   bool *nulls)
+{
+	int			i;
+
+	for (i = 0; i < ki->nkeys; i++)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(row, ki->attnums[i], desc, &isnull);
+		int			c = ApplySortComparator(d, isnull, vals[i], nulls[i],
+											&ki->ssup[i]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
 }

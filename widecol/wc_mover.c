@@ -140,106 +140,6 @@ wc_write_redirects(Relation rel, WcRedirect *redirects, int n)
 	}
 }
 
-/*
- * The last cold key of row's partition: the key of the last END entry of
- * the key index whose block tuple is not dead.  Returns false if the
- * partition has no cold run; else vals/nulls (all key columns) are copied
- * into the batch context.
- */
-static bool
-wc_last_cold_key(WcMoverState *ms, HeapTuple row, Datum *vals, bool *nulls)
-{
-	Relation	idx = ms->keyidx;
-	TupleDesc	desc = RelationGetDescr(ms->rel);
-	ScanKeyData keys[INDEX_MAX_KEYS];
-	IndexScanDesc scan;
-	ItemPointer tid;
-	bool		found = false;
-	int			npk = ms->keys->npk;
-	int			i;
-
-	for (i = 0; i < npk; i++)
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(row, idx->rd_index->indkey.values[i], desc,
-									 &isnull);
-		Oid			opno;
-
-		if (isnull)
-		{
-			ScanKeyEntryInitialize(&keys[i], SK_ISNULL | SK_SEARCHNULL, i + 1,
-								   InvalidStrategy, InvalidOid,
-								   idx->rd_indcollation[i], InvalidOid, (Datum) 0);
-			continue;
-		}
-		opno = get_opfamily_member(idx->rd_opfamily[i], idx->rd_opcintype[i],
-								   idx->rd_opcintype[i], BTEqualStrategyNumber);
-		if (!OidIsValid(opno))
-			elog(ERROR, "missing equality operator for column %d of index \"%s\"",
-				 i + 1, RelationGetRelationName(idx));
-		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber,
-							   idx->rd_opcintype[i], idx->rd_indcollation[i],
-							   get_opcode(opno), d);
-	}
-	scan = index_beginscan(ms->rel, idx, SnapshotAny, npk, 0);
-	scan->xs_want_itup = true;
-	index_rescan(scan, keys, npk, NULL, 0);
-	while (!found && (tid = index_getnext_tid(scan, BackwardScanDirection)) != NULL)
-	{
-		ItemPointerData blocktid;
-		HeapTupleData btup;
-		Buffer		buf;
-		Oid			blockid;
-		HTSV_Result res;
-		MemoryContext old;
-
-		if (WcTidRunKind(tid) != WC_RUN_END)
-			continue;
-		WcTidRunBlockTid(tid, &blocktid);
-		if (!WcStorageFetchAt(&ms->st, &blocktid, &buf, &btup, &blockid))
-			continue;
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		res = HeapTupleSatisfiesVacuum(&btup, ms->horizon, buf);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		ReleaseBuffer(buf);
-		if (res == HEAPTUPLE_DEAD)
-			continue;
-		index_deform_tuple(scan->xs_itup, scan->xs_itupdesc, vals, nulls);
-		old = MemoryContextSwitchTo(ms->batchcxt);
-		for (i = 0; i < ms->keys->nkeys; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(scan->xs_itupdesc, i);
-
-			if (!nulls[i])
-				vals[i] = datumCopy(vals[i], att->attbyval, att->attlen);
-		}
-		MemoryContextSwitchTo(old);
-		found = true;
-	}
-	index_endscan(scan);
-	return found;
-}
-
-/* Compare the key of row with a key given as key index column values */
-static int
-wc_row_vs_key(WcMoverState *ms, HeapTuple row, Datum *vals, bool *nulls)
-{
-	TupleDesc	desc = RelationGetDescr(ms->rel);
-	int			i;
-
-	for (i = 0; i < ms->keys->nkeys; i++)
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(row, ms->keys->attnums[i], desc, &isnull);
-		int			c = ApplySortComparator(d, isnull, vals[i], nulls[i],
-											&ms->keys->ssup[i]);
-
-		if (c != 0)
-			return c;
-	}
-	return 0;
-}
-
 /* Flush callback of the block builder: store a block and index its rows */
 static void
 wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
@@ -396,9 +296,12 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 			if (prev == NULL ||
 				WcKeyCompare(ms->keys, prev, tup, RelationGetDescr(ms->rel),
 							 ms->keys->npk) != 0)
-				has_last = wc_last_cold_key(ms, tup, last, lastnull);
+				has_last = WcLastColdKey(ms->rel, ms->keyidx, &ms->st, ms->keys,
+										 ms->horizon, tup, last, lastnull,
+										 ms->batchcxt);
 			prev = tup;
-			if (has_last && wc_row_vs_key(ms, tup, last, lastnull) < 0)
+			if (has_last && WcRowVsKey(ms->keys, RelationGetDescr(ms->rel), tup,
+										  last, lastnull) < 0)
 				continue;
 		}
 		if (heap_delete(ms->rel, &tup->t_self, cid, InvalidSnapshot, false,
