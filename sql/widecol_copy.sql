@@ -69,6 +69,24 @@ COPY wc_big FROM :'bigfile';
 SELECT * FROM wc_tiers('wc_big');
 SELECT kind, length(payload) FROM wc_big ORDER BY ts;
 
+-- a second load: rows that sort before their partition's last cold key go
+-- to the delta, so a partition's runs never overlap; the others are cold
+CREATE TABLE wc_two (k int, ts int, v text) USING widecol WITH (partition_key = 'k', sort_key = 'ts');
+COPY wc_two FROM stdin;
+1	10	a
+1	20	b
+2	10	c
+\.
+COPY wc_two FROM stdin;
+1	15	older than 20: delta
+1	30	newer: cold
+2	10	equal: cold
+3	1	new partition: cold
+\.
+SELECT k, ts, v, (ctid::text::point)[1] > 291 AS cold FROM wc_two ORDER BY k, ts, v;
+SELECT k, ts, v FROM wc_two WHERE k = 1 ORDER BY ts DESC;
+SELECT * FROM widecol.verify('wc_two') WHERE NOT ok ORDER BY 1;
+
 -- errors change nothing: bad input (22P02 with the line), NOT NULL
 -- (23502), CHECK (23514)
 CREATE TABLE wc_chk (id int NOT NULL, v int CHECK (v > 0))
@@ -180,7 +198,7 @@ COPY wc (user_id, ts) FROM :'copyfile';
 RESET ROLE;
 SELECT user_id, ts, kind, payload FROM wc WHERE user_id = 900 ORDER BY ts;
 
-DROP TABLE hp, wc, wc_big, wc_chk, wc_ix, wc_trg, wc_uq CASCADE;
+DROP TABLE hp, wc, wc_big, wc_two, wc_chk, wc_ix, wc_trg, wc_uq CASCADE;
 DROP FUNCTION wc_count_rows();
 DROP FUNCTION wc_tiers(regclass);
 REVOKE USAGE ON SCHEMA public FROM regress_wc_copier;
