@@ -41,6 +41,7 @@ case $ROWS in '' | *[!0-9]*) die "BENCH_ROWS must be a number" ;; esac
 	die "needs a superuser (server-side COPY of the data file)"
 use_unix_socket
 
+MOVER_WAS=""
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wcbench.XXXXXX")
 chmod 755 "$WORK"
 DATA=$WORK/events.copy
@@ -50,6 +51,10 @@ cleanup()
 	trap - EXIT INT TERM
 	"${PSQL[@]}" -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS kvbench CASCADE" >/dev/null 2>&1 ||
 		echo "$SCRIPT_NAME: warning: could not drop schema kvbench" >&2
+	if [ -n "$MOVER_WAS" ]; then
+		"${PSQL[@]}" -c "ALTER SYSTEM RESET widecol.mover_enabled" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 ||
+			echo "$SCRIPT_NAME: warning: could not reset widecol.mover_enabled" >&2
+	fi
 	rm -rf "$WORK"
 	exit "$rc"
 }
@@ -74,6 +79,14 @@ script_for()
 }
 
 HAVE_COMPACT=$(sql "SELECT to_regprocedure('widecol.compact(regclass)') IS NOT NULL")
+# the background mover would move rows behind the measurements (the 5%
+# fresh rows above all): off for the run, reset at the end
+MOVER_WAS=$(sql "SELECT setting FROM pg_settings WHERE name = 'widecol.mover_enabled'")
+if [ -n "$MOVER_WAS" ]; then
+	sql "ALTER SYSTEM SET widecol.mover_enabled = off" "SELECT pg_reload_conf()" >/dev/null
+fi
+# COPY FROM goes straight into cold blocks when this setting exists and is on
+COPY_PATH=$(sql "SELECT CASE current_setting('widecol.copy_direct', true) WHEN 'on' THEN 'direct to cold blocks' ELSE 'through the delta' END")
 declare -A V
 # Record value $2 for measurement $1
 rec() { V[$1]="${V[$1]:-} $2"; }
@@ -186,7 +199,7 @@ n1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) cores;"
 	echo "$(sql "SELECT version()" | cut -d, -f1); $ROWS rows, 20,000 users; shared_buffers $(sql "SHOW shared_buffers");"
-	echo "median of $RUNS run(s) of ${DURATION} s for pgbench, 5 runs for scans; widecol.compact: $([ "$HAVE_COMPACT" = t ] && echo ran || echo "does not exist yet")."
+	echo "median of $RUNS run(s) of ${DURATION} s for pgbench, 5 runs for scans; widecol COPY: $COPY_PATH; widecol.compact: $([ "$HAVE_COMPACT" = t ] && echo ran || echo "does not exist yet"); background mover off during the run."
 	echo "Plans for latest 50: heap \`${V[plan.ev_heap]}\`, widecol \`${V[plan.ev_wide]}\`."
 	echo
 	echo "| measurement | widecol | heap + btree | ratio | target | |"
