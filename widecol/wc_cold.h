@@ -242,6 +242,7 @@ typedef struct WcStorage
 	int			ntoastidxs;
 	int			validIndex;
 	LOCKMODE	lockmode;
+	BulkInsertState bistate;	/* bulk writers (mover, COPY): extend in bulk */
 } WcStorage;
 
 /* wc_compression.c */

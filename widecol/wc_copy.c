@@ -457,6 +457,7 @@ WcCopyFrom(const CopyStmt *stmt, const char *queryString,
 	cstate = BeginCopyFrom(pstate, rel, NULL, stmt->filename, stmt->is_program,
 						   NULL, stmt->attlist, stmt->options);
 	WcStorageOpen(&cs.st, rel, RowExclusiveLock);
+	cs.st.bistate = GetBulkInsertState();
 	cs.ins = WcIndexInserterBegin(rel);
 	cs.keyidx = index_open(WcGetKeyIndexInfo(rel)->keyindex, AccessShareLock);
 	cs.horizon = GetOldestNonRemovableTransactionId(rel);

@@ -54,6 +54,7 @@ WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode)
 			 RelationGetRelationName(rel));
 	st->rel = rel;
 	st->lockmode = lockmode;
+	st->bistate = NULL;
 	st->toastrel = table_open(rel->rd_rel->reltoastrelid, lockmode);
 	st->validIndex = toast_open_indexes(st->toastrel, lockmode,
 										&st->toastidxs, &st->ntoastidxs);
@@ -63,6 +64,8 @@ WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode)
 void
 WcStorageClose(WcStorage *st)
 {
+	if (st->bistate != NULL)
+		FreeBulkInsertState(st->bistate);
 	toast_close_indexes(st->toastidxs, st->ntoastidxs, st->lockmode);
 	table_close(st->toastrel, st->lockmode);
 }
@@ -131,7 +134,7 @@ WcStorageInsert(WcStorage *st, Oid blockid, int32 seq, const void *data,
 		elog(ERROR, "widecol block tuple of %u bytes is too large", tup->t_len);
 
 	heap_insert(st->toastrel, tup, GetCurrentCommandId(true),
-				HEAP_INSERT_NO_LOGICAL, NULL);
+				HEAP_INSERT_NO_LOGICAL, st->bistate);
 	for (i = 0; i < st->ntoastidxs; i++)
 	{
 		if (!st->toastidxs[i]->rd_index->indisready)
