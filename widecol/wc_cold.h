@@ -246,6 +246,8 @@ extern bool WcBlockTupleVisible(HeapTuple blocktup, Snapshot snapshot,
 								Buffer buf);
 extern void WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot,
 						 bool *hidden);
+extern int	WcTombstonedBlocks(WcStorage *st, Oid **blocks);
+extern bool WcBlockTombstoned(const Oid *blocks, int n, Oid blockid);
 extern bool WcColdFetch(Relation rel, ItemPointer tid, Snapshot snapshot,
 						TupleTableSlot *slot);
 extern TM_Result WcColdDelete(Relation rel, ItemPointer tid, CommandId cid,

@@ -9,7 +9,11 @@
  * by a SnapshotAny heap scan of the TOAST relation whose block tuples
  * (chunk_seq = -1) are checked against the scan's snapshot under a buffer
  * share lock, decoded, and returned row by row minus the rows whose
- * tombstone the snapshot sees (DESIGN.md 5.1).  The order between tiers
+ * tombstone the snapshot sees (DESIGN.md 5.1).  Under an MVCC snapshot the
+ * tombstone probe (a TOAST index range scan) is made only for blocks
+ * listed by one index-only pass over all tombstone entries at the start
+ * of the cold part (WcTombstonedBlocks): a tombstone the snapshot can see
+ * was inserted, with its index entry, before the snapshot was taken.  The order between tiers
  * does not matter: the snapshot alone decides visibility (2.5).  Rows are
  * stored in the slot as buffer heap tuples pointing into the decoded block
  * (valid until the scan moves to another block) with the TOAST buffer as
@@ -81,6 +85,9 @@ typedef struct WcScanDescData
 	WcDecodedBlock *blk;
 	int			row;
 	bool		hidden[WC_MAX_BLOCK_ROWS];
+	bool		tombs_known;	/* tombs[] lists every block to probe */
+	int			ntombs;
+	Oid		   *tombs;			/* WcTombstonedBlocks, in cxt */
 	Oid			cur_blockid;
 	ErrorContextCallback errcb;
 
@@ -209,6 +216,11 @@ wc_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 		MemoryContextReset(s->blkcxt);
 		s->blk = NULL;
 	}
+	if (s->tombs_known)
+	{
+		pfree(s->tombs);
+		s->tombs_known = false;
+	}
 	if (s->toast)
 		heap_rescan(s->toast, NULL, false, false, false, false);
 	s->sample_inited = false;
@@ -244,6 +256,14 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 	wc_scan_open_storage(s);
 	/* page reads and decoding below name the table in any error */
 	WcStoragePushContext(&s->errcb, rel, &s->cur_blockid);
+	if (!s->tombs_known && IsMVCCSnapshot(snapshot))
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+		s->ntombs = WcTombstonedBlocks(&s->st, &s->tombs);
+		s->tombs_known = true;
+		MemoryContextSwitchTo(old);
+	}
 	for (;;)
 	{
 		HeapTuple	tup;
@@ -301,7 +321,9 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 			WcCorrupted(rel, chunk_id, "block tuple has no inline data");
 		s->blk = WcBlockDecode(rel, chunk_id, data, len, tup->t_data, s->blkcxt);
 		memset(s->hidden, 0, sizeof(s->hidden));
-		WcHiddenRows(&s->st, chunk_id, snapshot, s->hidden);
+		if (!s->tombs_known ||
+			WcBlockTombstoned(s->tombs, s->ntombs, chunk_id))
+			WcHiddenRows(&s->st, chunk_id, snapshot, s->hidden);
 		s->row = forward ? -1 : s->blk->nrows;
 	}
 }
