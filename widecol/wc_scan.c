@@ -28,8 +28,11 @@
  * see both tiers.  V = T unless that would reach past the main fork's last
  * segment file (see wc_virtual_cold_blocks).
  *
- * Parallel scans are not offered (wc_plan.c sets parallel_workers to 0),
- * so pscan is never set.
+ * Parallel scans (DESIGN.md 5.2): the shared state is two heap block
+ * allocators, one over the delta's pages and one over the TOAST pages
+ * (WcParallelScanDescData).  Every participant drains delta pages through
+ * heap's parallel scan, then TOAST pages; every participant has the same
+ * snapshot, so each block tuple is decoded by exactly one of them.
  *
  * Locking: AccessShareLock on the TOAST relation and its indexes for the
  * life of a scan that reads cold rows; buffer share locks only around
@@ -101,6 +104,15 @@ typedef struct WcScanDescData
 
 typedef WcScanDescData *WcScanDesc;
 
+/* Shared state of a parallel scan: the delta's pages, then the TOAST pages */
+typedef struct WcParallelScanDescData
+{
+	ParallelBlockTableScanDescData delta;	/* first: phs_relid = the table */
+	ParallelBlockTableScanDescData toast;	/* phs_relid invalid: no TOAST */
+} WcParallelScanDescData;
+
+typedef WcParallelScanDescData *WcParallelScanDesc;
+
 /*
  * Open the TOAST relation and its scan for the cold part, once.  Callers
  * such as ATRewriteTable fetch rows in a per-tuple memory context that is
@@ -118,7 +130,10 @@ wc_scan_open_storage(WcScanDesc s)
 	WcStorageOpen(&s->st, s->rs_base.rs_rd, AccessShareLock);
 	s->blkcxt = AllocSetContextCreate(s->cxt, "widecol scan block",
 									  ALLOCSET_DEFAULT_SIZES);
-	s->toast = heap_beginscan(s->st.toastrel, SnapshotAny, 0, NULL, NULL,
+	s->toast = heap_beginscan(s->st.toastrel, SnapshotAny, 0, NULL,
+							  s->rs_base.rs_parallel ?
+							  (ParallelTableScanDesc) &((WcParallelScanDesc) s->rs_base.rs_parallel)->toast :
+							  NULL,
 							  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
 	MemoryContextSwitchTo(old);
 	s->storage_open = true;
@@ -162,18 +177,18 @@ wc_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 {
 	WcScanDesc	s = palloc0(sizeof(WcScanDescData));
 
-	if (pscan != NULL)
-		elog(ERROR, "parallel scans of widecol tables are not supported");
 	s->cxt = CurrentMemoryContext;
 	s->rs_base.rs_rd = rel;
 	s->rs_base.rs_snapshot = snapshot;
 	s->rs_base.rs_nkeys = nkeys;
 	s->rs_base.rs_key = key;
 	s->rs_base.rs_flags = flags;
-	s->rs_base.rs_parallel = NULL;
+	s->rs_base.rs_parallel = pscan;
 
 	WC_PHYSICAL_BEGIN();
-	s->delta = heap_beginscan(rel, snapshot, nkeys, key, NULL, flags);
+	s->delta = heap_beginscan(rel, snapshot, nkeys, key,
+							  pscan ? (ParallelTableScanDesc) &((WcParallelScanDesc) pscan)->delta : NULL,
+							  flags);
 	WC_PHYSICAL_END();
 	s->rs_base.rs_key = s->delta->rs_key;
 	s->delta_blocks = ((HeapScanDesc) s->delta)->rs_nblocks;
@@ -253,6 +268,9 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 
 	if (!WcStorageExists(rel))
 		return false;			/* still being created: no cold tier yet */
+	if (s->rs_base.rs_parallel != NULL &&
+		!OidIsValid(((WcParallelScanDesc) s->rs_base.rs_parallel)->toast.base.phs_relid))
+		return false;			/* had no TOAST relation when the scan began */
 	wc_scan_open_storage(s);
 	/* page reads and decoding below name the table in any error */
 	WcStoragePushContext(&s->errcb, rel, &s->cur_blockid);
@@ -594,6 +612,54 @@ wc_relation_size(Relation rel, ForkNumber forkNumber)
 	return size;
 }
 
+/* Shared memory a parallel scan of rel needs (before the snapshot) */
+static Size
+wc_parallelscan_estimate(Relation rel)
+{
+	return sizeof(WcParallelScanDescData);
+}
+
+/*
+ * Set up the shared state of a parallel scan: heap's block allocator over
+ * the delta pages (physical size) and another over the TOAST pages.
+ * Returns where the serialized snapshot goes.
+ */
+static Size
+wc_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	WcParallelScanDesc p = (WcParallelScanDesc) pscan;
+
+	WC_PHYSICAL_BEGIN();
+	table_block_parallelscan_initialize(rel, (ParallelTableScanDesc) &p->delta);
+	WC_PHYSICAL_END();
+	if (WcStorageExists(rel))
+	{
+		Relation	toastrel = table_open(rel->rd_rel->reltoastrelid,
+										  AccessShareLock);
+
+		table_block_parallelscan_initialize(toastrel,
+											(ParallelTableScanDesc) &p->toast);
+		table_close(toastrel, AccessShareLock);
+	}
+	else
+	{
+		memset(&p->toast, 0, sizeof(p->toast));
+		p->toast.base.phs_relid = InvalidOid;
+	}
+	return sizeof(WcParallelScanDescData);
+}
+
+/* Restart a parallel scan: both allocators start over */
+static void
+wc_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	WcParallelScanDesc p = (WcParallelScanDesc) pscan;
+
+	table_block_parallelscan_reinitialize(rel, (ParallelTableScanDesc) &p->delta);
+	if (OidIsValid(p->toast.base.phs_relid))
+		table_block_parallelscan_reinitialize(rel, (ParallelTableScanDesc) &p->toast);
+}
+
 /* Install the scan callbacks into routine */
 void
 WcScanInitRoutine(TableAmRoutine *routine)
@@ -612,4 +678,7 @@ WcScanInitRoutine(TableAmRoutine *routine)
 	routine->scan_bitmap_next_block = NULL;
 	routine->scan_bitmap_next_tuple = NULL;
 	routine->relation_size = wc_relation_size;
+	routine->parallelscan_estimate = wc_parallelscan_estimate;
+	routine->parallelscan_initialize = wc_parallelscan_initialize;
+	routine->parallelscan_reinitialize = wc_parallelscan_reinitialize;
 }
