@@ -1,6 +1,6 @@
 -- widecol maintenance: TRUNCATE, VACUUM, VACUUM FULL, CLUSTER, ANALYZE,
 -- index builds (plain, concurrent, parallel, REINDEX), SET TABLESPACE,
--- parallel plans (refused: serial plans instead), and partitioned tables with widecol partitions.  Each
+-- parallel plans (parallel seq scans over both tiers), and partitioned tables with widecol partitions.  Each
 -- runs on a widecol table (wc) and a heap twin (hp); :same compares them.
 -- Autovacuum is off for both: the test compares sizes and statistics.
 SET client_min_messages = warning;
@@ -170,7 +170,8 @@ ALTER TABLE wc SET LOGGED;
 SELECT relpersistence, reloptions FROM pg_class WHERE oid = 'wc'::regclass;
 :same;
 
--- parallel sequential scans are not planned for widecol tables
+-- parallel sequential scans divide both tiers among the workers
+-- (widecol_parallel tests more)
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;

@@ -4,29 +4,37 @@
  *	  Cold block format: building block payloads from sorted rows, and
  *	  checking and decoding them.
  *
- * Layout of a block payload (chunk_data of the block tuple (Xb, -1)):
+ * Layout of a block payload (chunk_data of the block tuple (Xb, -1)),
+ * format 2:
  *
  *	  WcBlockHeader						magic, version, CRC32C, ids, counts
  *	  WcRunEntry[nruns]					partition runs, in key order
- *	  WcChunkEntry[nchunks]				one per independently stored frame
- *	  frames							concatenated, each zstd or raw
+ *	  frame								the PAX image of all rows (wc_pax.c),
+ *										one zstd frame or raw
  *
- * A raw chunk is uint16 off[n], uint16 len[n], padded to MAXALIGN, then n
- * row images: heap tuple headers with zeroed MVCC fields, null bitmap and
- * data, each MAXALIGNed.  The reader patches xmin (the block tuple's
- * xmin), hint bits and ctid into the decoded image, so a decoded row is an
- * ordinary heap tuple whose natts may be below the current descriptor's
- * (ADD COLUMN), which heap_deform_tuple handles.
+ * The frame is stored raw (codec none, comp_size == raw_size) when
+ * compression is off or does not make it smaller.  Decoding rebuilds each
+ * row as a heap tuple; the reader patches xmin (the block tuple's xmin),
+ * hint bits and ctid into it, so a decoded row is an ordinary heap tuple
+ * whose natts may be below the current descriptor's (ADD COLUMN), which
+ * heap_deform_tuple handles.
  *
- * Sizes: a chunk closes before its raw image exceeds WC_CHUNK_MAX, so even
- * an incompressible chunk fits an empty block with the largest directory;
- * a block closes at 291 rows, WC_BLOCK_TARGET raw bytes, or when the next
- * chunk would not fit WC_MAX_BLOCK_PAYLOAD.  Frames are independent, so a
- * chunk that does not fit moves to the next block without recompression.
+ * Sizes: a block holds at most 291 rows, and its payload must fit one heap
+ * tuple (WC_MAX_BLOCK_PAYLOAD).  The builder closes a block when its rows,
+ * compressed at the ratio of the previous block, would about fill that;
+ * if the compressed block is too large it retries with proportionally
+ * fewer rows (a single row always fits) and the rest start the next block.
+ *
+ * Format 1 (read only, written before the PAX image): after the runs a
+ * WcChunkEntry directory, then independent frames of at most 6 kB of raw
+ * heap tuple images (uint16 off[n], uint16 len[n], MAXALIGNed tuples with
+ * zeroed MVCC fields).  Such blocks stay valid until the mover or VACUUM
+ * FULL rewrites them, so both formats are decoded.
  *
  * Checks before any decoded byte is used (all ERRCODE_DATA_CORRUPTED,
- * naming the table): magic, version, CRC, block id, directory bounds and
- * continuity, frame sizes, row offsets and lengths, t_hoff and natts.
+ * naming the table): magic, version, CRC, block id, counts, directory
+ * bounds and continuity, frame sizes, and the row image checks of
+ * wc_pax.c (format 2) or row offsets, lengths, t_hoff and natts (1).
  *
  * No locks: the caller holds the buffer pin of the block tuple.
  *
@@ -55,24 +63,20 @@ struct WcBlockBuilder
 	WcBlockFlushFn flush;
 	void	   *arg;
 
-	/* rows of the open block; rows [cstart, n) form the open chunk */
+	/* rows of the open block */
 	HeapTuple	rows[WC_MAX_BLOCK_ROWS];
 	ItemPointerData tids[WC_MAX_BLOCK_ROWS];
 	bool		newrun[WC_MAX_BLOCK_ROWS];
 	int			n;
-	int			cstart;
-	Size		craw;			/* row bytes of the open chunk */
+	Size		raw_est;		/* estimated image bytes of the open rows */
+	double		ratio;			/* image / stored bytes of the last block */
 	HeapTuple	last;			/* last row added (run detection) */
 
-	/* closed chunks of the open block */
-	int			nchunks;
-	WcChunkEntry chunks[WC_MAX_BLOCK_ROWS];
-	StringInfoData frames;
-	uint32		raw_size;
-	bool		any_zstd;
-
-	char	   *rawbuf;			/* scratch: raw chunk image */
-	char	   *compbuf;		/* scratch: compressed chunk */
+	/* the closed block handed to the flush callback: rows [0, nflush) */
+	int			nflush;
+	StringInfoData image;		/* its PAX image */
+	StringInfoData frame;		/* as stored: compressed, or the image */
+	bool		compressed;
 };
 
 /* Raise the corruption error for block blockid of rel */
@@ -166,18 +170,24 @@ WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd, int level,
 	b->level = level;
 	b->flush = flush;
 	b->arg = arg;
-	initStringInfo(&b->frames);
-	b->rawbuf = palloc(WC_CHUNK_MAX + 64);
-	b->compbuf = palloc(WC_CHUNK_MAX + 64);
+	b->ratio = zstd ? WC_RATIO_GUESS : 1.0;
+	initStringInfo(&b->image);
+	initStringInfo(&b->frame);
 	return b;
 }
 
-/* Size of the directory of a block with nruns runs and nchunks chunks */
+/* Size of the directory of a format 2 block with nruns runs */
 static Size
-wc_dir_size(int nruns, int nchunks)
+wc_dir_size(int nruns)
 {
-	return sizeof(WcBlockHeader) + nruns * sizeof(WcRunEntry) +
-		nchunks * sizeof(WcChunkEntry);
+	return sizeof(WcBlockHeader) + nruns * sizeof(WcRunEntry);
+}
+
+/* Size of the directory of a format 1 block */
+static Size
+wc_dir_size_v1(int nruns, int nchunks)
+{
+	return wc_dir_size(nruns) + nchunks * sizeof(WcChunkEntry);
 }
 
 /* Runs among the first nrows rows of the open block */
@@ -193,14 +203,21 @@ wc_count_runs(WcBlockBuilder *b, int nrows)
 	return nruns;
 }
 
-/* Assemble the payload of the closed chunks (rows [0, cstart)) as blockid */
+/* Image bytes a row is expected to take (its data and a few header bytes) */
+static inline Size
+wc_row_estimate(HeapTuple tuple)
+{
+	return tuple->t_len - SizeofHeapTupleHeader + 5;
+}
+
+/* Assemble the payload of the closed block (rows [0, nflush)) as blockid */
 bytea *
 WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 {
-	int			nrows = b->cstart;
+	int			nrows = b->nflush;
 	int			nruns = wc_count_runs(b, nrows);
-	Size		dir = wc_dir_size(nruns, b->nchunks);
-	Size		len = dir + b->frames.len;
+	Size		dir = wc_dir_size(nruns);
+	Size		len = dir + b->frame.len;
 	bytea	   *payload = palloc0(VARHDRSZ + len);
 	char	   *p = VARDATA(payload);
 	WcBlockHeader *hdr = (WcBlockHeader *) p;
@@ -209,18 +226,19 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 	int			i;
 	pg_crc32c	crc;
 
+	Assert(nrows > 0);
 	SET_VARSIZE(payload, VARHDRSZ + len);
 	hdr->magic = WC_BLOCK_MAGIC;
 	hdr->version = WC_BLOCK_VERSION;
-	hdr->flags = b->any_zstd ? WC_CODEC_ZSTD : WC_CODEC_NONE;
+	hdr->flags = b->compressed ? WC_CODEC_ZSTD : WC_CODEC_NONE;
 	hdr->relid = RelationGetRelid(b->rel);
 	hdr->blockid = blockid;
 	hdr->nrows = nrows;
 	hdr->nruns = nruns;
-	hdr->nchunks = b->nchunks;
+	hdr->nchunks = 1;
 	hdr->natts = RelationGetDescr(b->rel)->natts;
-	hdr->raw_size = b->raw_size;
-	hdr->comp_size = b->frames.len;
+	hdr->raw_size = b->image.len;
+	hdr->comp_size = b->frame.len;
 	hdr->written_at = GetCurrentTimestamp();
 	for (i = 0; i < nrows; i++)
 	{
@@ -232,9 +250,7 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 		}
 		runs[r].nrows++;
 	}
-	memcpy(p + sizeof(WcBlockHeader) + nruns * sizeof(WcRunEntry),
-		   b->chunks, b->nchunks * sizeof(WcChunkEntry));
-	memcpy(p + dir, b->frames.data, b->frames.len);
+	memcpy(p + dir, b->frame.data, b->frame.len);
 
 	INIT_CRC32C(crc);
 	COMP_CRC32C(crc, p + offsetof(WcBlockHeader, crc) + sizeof(uint32),
@@ -244,109 +260,91 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 	return payload;
 }
 
-/* Hand the closed chunks to the flush callback as one block; keep the rest */
-static void
-wc_flush_block(WcBlockBuilder *b)
+/*
+ * Encode and compress the first k open rows into b->image and b->frame;
+ * returns the payload size the block would have.
+ */
+static Size
+wc_encode_rows(WcBlockBuilder *b, int k)
 {
-	int			nflush = b->cstart;
-	int			rest = b->n - nflush;
+	Size		complen = 0;
 
-	if (b->nchunks == 0)
+	resetStringInfo(&b->image);
+	resetStringInfo(&b->frame);
+	WcPaxEncode(RelationGetDescr(b->rel), b->rows, k, &b->image);
+	if (b->zstd)
+	{
+		enlargeStringInfo(&b->frame, b->image.len);
+		complen = WcCompress(b->image.data, b->image.len, b->frame.data,
+							 b->image.len, b->level);
+	}
+	b->compressed = complen > 0;
+	if (b->compressed)
+		b->frame.len = complen;
+	else
+		appendBinaryStringInfo(&b->frame, b->image.data, b->image.len);
+	return wc_dir_size(wc_count_runs(b, k)) + b->frame.len;
+}
+
+/*
+ * Close a block from the open rows: as many of them as fit one block
+ * tuple, found by compressing and, while the result is too large,
+ * retrying with proportionally fewer rows.  The block goes to the flush
+ * callback; the rows left over start the next block.
+ */
+static void
+wc_close_block(WcBlockBuilder *b)
+{
+	int			k = b->n;
+	int			rest;
+	int			i;
+
+	if (b->n == 0)
 		return;
-	b->flush(b->arg, b, nflush, b->rows, b->tids);
+	for (;;)
+	{
+		Size		size = wc_encode_rows(b, k);
+		int			fewer;
 
-	/* the open chunk's rows move to the front of the next block */
-	memmove(b->rows, b->rows + nflush, rest * sizeof(HeapTuple));
-	memmove(b->tids, b->tids + nflush, rest * sizeof(ItemPointerData));
-	memmove(b->newrun, b->newrun + nflush, rest * sizeof(bool));
+		if (size <= WC_MAX_BLOCK_PAYLOAD)
+			break;
+		/* a single row (at most WC_MAX_COLD_ROW bytes) always fits */
+		if (k == 1)
+			elog(ERROR, "row of %u bytes does not fit a cold block",
+				 b->rows[0]->t_len);
+		fewer = (int) (k * (WC_MAX_BLOCK_PAYLOAD / (double) size) * 0.97);
+		k = Max(1, Min(k - 1, fewer));
+	}
+	b->ratio = Min(Max(b->image.len / (double) b->frame.len, 1.0), WC_RATIO_MAX);
+	b->nflush = k;
+	b->flush(b->arg, b, k, b->rows, b->tids);
+
+	/* the rows that did not fit move to the front of the next block */
+	rest = b->n - k;
+	memmove(b->rows, b->rows + k, rest * sizeof(HeapTuple));
+	memmove(b->tids, b->tids + k, rest * sizeof(ItemPointerData));
+	memmove(b->newrun, b->newrun + k, rest * sizeof(bool));
 	if (rest > 0)
 		b->newrun[0] = true;
 	b->n = rest;
-	b->cstart = 0;
-	b->nchunks = 0;
-	b->raw_size = 0;
-	b->any_zstd = false;
-	resetStringInfo(&b->frames);
-}
-
-/* Close the open chunk: build its raw image, compress, append to the block */
-static void
-wc_close_chunk(WcBlockBuilder *b)
-{
-	int			nrows = b->n - b->cstart;
-	uint16	   *offs = (uint16 *) b->rawbuf;
-	uint16	   *lens = offs + nrows;
-	Size		pos = MAXALIGN(2 * sizeof(uint16) * nrows);
-	Size		complen = 0;
-	const char *stored;
-	Size		storedlen;
-	int			i;
-
-	if (nrows == 0)
-		return;
-	memset(b->rawbuf, 0, WC_CHUNK_MAX + 64);
-	for (i = 0; i < nrows; i++)
-	{
-		HeapTuple	tup = b->rows[b->cstart + i];
-		HeapTupleHeader h = (HeapTupleHeader) (b->rawbuf + pos);
-
-		memcpy(h, tup->t_data, tup->t_len);
-		memset(&h->t_choice, 0, sizeof(h->t_choice));
-		ItemPointerSetInvalid(&h->t_ctid);
-		h->t_infomask &= (HEAP_HASNULL | HEAP_HASVARWIDTH | HEAP_HASEXTERNAL);
-		h->t_infomask2 &= HEAP_NATTS_MASK;
-		offs[i] = pos;
-		lens[i] = tup->t_len;
-		pos += MAXALIGN(tup->t_len);
-	}
-	Assert(pos <= WC_CHUNK_MAX + 64);
-
-	if (b->zstd)
-		complen = WcCompress(b->rawbuf, pos, b->compbuf, pos, b->level);
-	stored = complen > 0 ? b->compbuf : b->rawbuf;
-	storedlen = complen > 0 ? complen : pos;
-
-	/* a chunk that does not fit the open block goes to the next one */
-	if (b->nchunks > 0 &&
-		wc_dir_size(wc_count_runs(b, b->n), b->nchunks + 1) +
-		b->frames.len + storedlen > WC_MAX_BLOCK_PAYLOAD)
-	{
-		wc_flush_block(b);
-		nrows = b->n;
-	}
-
-	b->chunks[b->nchunks].first_row = b->cstart;
-	b->chunks[b->nchunks].nrows = nrows;
-	b->chunks[b->nchunks].raw_len = pos;
-	b->chunks[b->nchunks].comp_off = b->frames.len;
-	b->chunks[b->nchunks].comp_len = storedlen;
-	b->nchunks++;
-	appendBinaryStringInfo(&b->frames, stored, storedlen);
-	b->raw_size += pos;
-	b->any_zstd |= complen > 0;
-	b->cstart = b->n;
-	b->craw = 0;
+	b->nflush = 0;
+	b->raw_est = 0;
+	for (i = 0; i < rest; i++)
+		b->raw_est += wc_row_estimate(b->rows[i]);
 }
 
 /*
  * Add a row (in key order) to the block being built.  tuple stays owned by
- * the caller and must live until the flush callback has seen it.
+ * the caller and must live until the flush callback has seen it.  A block
+ * closes at WC_MAX_BLOCK_ROWS rows or when its rows, compressed as well as
+ * the previous block's, would about fill a block tuple.
  */
 void
 WcBuilderAdd(WcBlockBuilder *b, HeapTuple tuple, ItemPointer srctid)
 {
-	Size		rowsize = MAXALIGN(tuple->t_len);
-	int			nchunk = b->n - b->cstart;
-
 	Assert(tuple->t_len <= WC_MAX_COLD_ROW);
-	if (nchunk > 0 &&
-		MAXALIGN(2 * sizeof(uint16) * (nchunk + 1)) + b->craw + rowsize > WC_CHUNK_MAX)
-		wc_close_chunk(b);
 	if (b->n == WC_MAX_BLOCK_ROWS)
-	{
-		wc_close_chunk(b);
-		wc_flush_block(b);
-	}
+		wc_close_block(b);
 
 	b->rows[b->n] = tuple;
 	b->tids[b->n] = *srctid;
@@ -355,21 +353,22 @@ WcBuilderAdd(WcBlockBuilder *b, HeapTuple tuple, ItemPointer srctid)
 					 b->keys->npk) != 0;
 	b->last = tuple;
 	b->n++;
-	b->craw += rowsize;
+	b->raw_est += wc_row_estimate(tuple);
 
-	if (b->raw_size + b->craw >= WC_BLOCK_TARGET)
-	{
-		wc_close_chunk(b);
-		wc_flush_block(b);
-	}
+	if (b->raw_est / b->ratio >= WC_MAX_BLOCK_PAYLOAD * 0.98)
+		wc_close_block(b);
 }
 
-/* Flush whatever is left */
+/* Flush whatever is left and free the builder's buffers (not b itself) */
 void
 WcBuilderFinish(WcBlockBuilder *b)
 {
-	wc_close_chunk(b);
-	wc_flush_block(b);
+	while (b->n > 0)
+		wc_close_block(b);
+	pfree(b->image.data);
+	pfree(b->frame.data);
+	b->image.data = NULL;
+	b->frame.data = NULL;
 }
 
 /* Check the header and directories of a payload; returns the header */
@@ -379,7 +378,6 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 {
 	const WcBlockHeader *hdr = (const WcBlockHeader *) data;
 	const WcRunEntry *runs;
-	const WcChunkEntry *chunks;
 	Size		dir;
 	int			i;
 	int			next;
@@ -388,7 +386,7 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 		WcCorrupted(rel, blockid, "payload of %zu bytes is too short", len);
 	if (hdr->magic != WC_BLOCK_MAGIC)
 		WcCorrupted(rel, blockid, "bad magic number 0x%08X", hdr->magic);
-	if (hdr->version != WC_BLOCK_VERSION)
+	if (hdr->version != WC_BLOCK_VERSION && hdr->version != WC_BLOCK_VERSION_1)
 		WcCorrupted(rel, blockid, "unsupported format version %u", hdr->version);
 	if (check_crc)
 	{
@@ -406,12 +404,19 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 		WcCorrupted(rel, blockid, "header names block %u", hdr->blockid);
 	if (hdr->nrows < 1 || hdr->nrows > WC_MAX_BLOCK_ROWS ||
 		hdr->nruns < 1 || hdr->nruns > hdr->nrows ||
-		hdr->nchunks < 1 || hdr->nchunks > hdr->nrows)
+		hdr->nchunks < 1 || hdr->nchunks > hdr->nrows ||
+		(hdr->version != WC_BLOCK_VERSION_1 && hdr->nchunks != 1))
 		WcCorrupted(rel, blockid, "bad counts (%u rows, %u runs, %u chunks)",
 					hdr->nrows, hdr->nruns, hdr->nchunks);
-	dir = wc_dir_size(hdr->nruns, hdr->nchunks);
+	dir = hdr->version == WC_BLOCK_VERSION_1 ?
+		wc_dir_size_v1(hdr->nruns, hdr->nchunks) : wc_dir_size(hdr->nruns);
 	if (dir > len || len - dir != hdr->comp_size)
 		WcCorrupted(rel, blockid, "directory does not match the payload size");
+	if (hdr->version != WC_BLOCK_VERSION_1 &&
+		(hdr->comp_size > hdr->raw_size || hdr->raw_size > WC_MAX_BLOCK_RAW ||
+		 (hdr->comp_size == hdr->raw_size) != (hdr->flags == WC_CODEC_NONE)))
+		WcCorrupted(rel, blockid, "bad sizes (%u raw, %u stored bytes, codec %u)",
+					hdr->raw_size, hdr->comp_size, hdr->flags);
 
 	runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
 	for (i = 0, next = 0; i < hdr->nruns; i++)
@@ -423,18 +428,22 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 	if (next != hdr->nrows)
 		WcCorrupted(rel, blockid, "runs cover %d of %u rows", next, hdr->nrows);
 
-	chunks = (const WcChunkEntry *) (runs + hdr->nruns);
-	for (i = 0, next = 0; i < hdr->nchunks; i++)
+	if (hdr->version == WC_BLOCK_VERSION_1)
 	{
-		if (chunks[i].first_row != next || chunks[i].nrows == 0 ||
-			chunks[i].raw_len > WC_CHUNK_MAX + 64 ||
-			chunks[i].comp_len > chunks[i].raw_len ||
-			(Size) chunks[i].comp_off + chunks[i].comp_len > hdr->comp_size)
-			WcCorrupted(rel, blockid, "chunk %d has a bad directory entry", i);
-		next += chunks[i].nrows;
+		const WcChunkEntry *chunks = (const WcChunkEntry *) (runs + hdr->nruns);
+
+		for (i = 0, next = 0; i < hdr->nchunks; i++)
+		{
+			if (chunks[i].first_row != next || chunks[i].nrows == 0 ||
+				chunks[i].raw_len > WC_CHUNK_MAX_V1 + 64 ||
+				chunks[i].comp_len > chunks[i].raw_len ||
+				(Size) chunks[i].comp_off + chunks[i].comp_len > hdr->comp_size)
+				WcCorrupted(rel, blockid, "chunk %d has a bad directory entry", i);
+			next += chunks[i].nrows;
+		}
+		if (next != hdr->nrows)
+			WcCorrupted(rel, blockid, "chunks cover %d of %u rows", next, hdr->nrows);
 	}
-	if (next != hdr->nrows)
-		WcCorrupted(rel, blockid, "chunks cover %d of %u rows", next, hdr->nrows);
 	return hdr;
 }
 
@@ -453,35 +462,19 @@ WcBlockSummarize(Relation rel, Oid blockid, const char *data, Size len,
 }
 
 /*
- * Check and decode a block payload into cxt.  blocktup (the block tuple's
- * header, may be NULL) supplies the xmin, command id and hint bits patched
- * into every row.  Raises XX001 on any inconsistency.
+ * Decode the rows of a format 1 block (independent chunks of heap tuple
+ * images) into blk->rows.  The images keep their stored headers, checked
+ * here; the caller patches the MVCC fields.
  */
-WcDecodedBlock *
-WcBlockDecode(Relation rel, Oid blockid, const char *data, Size len,
-			  HeapTupleHeader blocktup, MemoryContext cxt)
+static void
+wc_decode_v1(Relation rel, Oid blockid, const WcBlockHeader *hdr,
+			 const char *data, WcDecodedBlock *blk)
 {
-	const WcBlockHeader *hdr = wc_check_payload(rel, blockid, data, len, true);
 	const WcRunEntry *runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
 	const WcChunkEntry *chunks = (const WcChunkEntry *) (runs + hdr->nruns);
-	const char *frames = data + wc_dir_size(hdr->nruns, hdr->nchunks);
+	const char *frames = data + wc_dir_size_v1(hdr->nruns, hdr->nchunks);
 	int			natts = RelationGetDescr(rel)->natts;
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	WcDecodedBlock *blk = palloc0(sizeof(WcDecodedBlock));
-	TransactionId xmin = blocktup ? HeapTupleHeaderGetRawXmin(blocktup) : FrozenTransactionId;
-	uint16		xminbits = blocktup ? (blocktup->t_infomask & HEAP_XMIN_FROZEN) : HEAP_XMIN_FROZEN;
-	CommandId	cid = blocktup ? HeapTupleHeaderGetRawCommandId(blocktup) : FirstCommandId;
 	int			c;
-
-	blk->blockid = blockid;
-	blk->nrows = hdr->nrows;
-	blk->nruns = hdr->nruns;
-	blk->runs = palloc(sizeof(WcRunEntry) * hdr->nruns);
-	memcpy(blk->runs, runs, sizeof(WcRunEntry) * hdr->nruns);
-	blk->rows = palloc0(sizeof(HeapTupleData) * hdr->nrows);
-	blk->raw_size = hdr->raw_size;
-	blk->comp_size = hdr->comp_size;
-	blk->written_at = hdr->written_at;
 
 	for (c = 0; c < hdr->nchunks; c++)
 	{
@@ -501,7 +494,6 @@ WcBlockDecode(Relation rel, Oid blockid, const char *data, Size len,
 		for (i = 0; i < ce->nrows; i++)
 		{
 			int			row = ce->first_row + i;
-			HeapTupleData *t = &blk->rows[row];
 			HeapTupleHeader h;
 
 			if (offs[i] != MAXALIGN(offs[i]) ||
@@ -515,17 +507,78 @@ WcBlockDecode(Relation rel, Oid blockid, const char *data, Size len,
 				((h->t_infomask & HEAP_HASNULL) &&
 				 SizeofHeapTupleHeader + BITMAPLEN(HeapTupleHeaderGetNatts(h)) > h->t_hoff))
 				WcCorrupted(rel, blockid, "row %d has a bad header", row);
-
-			HeapTupleHeaderSetXmin(h, xmin);
-			HeapTupleHeaderSetXmax(h, InvalidTransactionId);
-			h->t_choice.t_heap.t_field3.t_cid = cid;
-			h->t_infomask |= xminbits | HEAP_XMAX_INVALID;
-			WcTidMake(&h->t_ctid, blockid, row);
-			t->t_len = lens[i];
-			t->t_self = h->t_ctid;
-			t->t_tableOid = RelationGetRelid(rel);
-			t->t_data = h;
+			blk->rows[row].t_len = lens[i];
+			blk->rows[row].t_data = h;
 		}
+	}
+}
+
+/* Decode the rows of a format 2 block (one frame holding a PAX image) */
+static void
+wc_decode_v2(Relation rel, Oid blockid, const WcBlockHeader *hdr,
+			 const char *data, WcDecodedBlock *blk)
+{
+	const char *frame = data + wc_dir_size(hdr->nruns);
+	char	   *image;
+
+	if (hdr->flags == WC_CODEC_NONE)
+		WcPaxDecode(rel, blockid, frame, hdr->raw_size, hdr->nrows, blk->rows);
+	else
+	{
+		image = palloc(hdr->raw_size);
+		if (!WcDecompress(frame, hdr->comp_size, image, hdr->raw_size))
+			WcCorrupted(rel, blockid, "frame does not decompress");
+		WcPaxDecode(rel, blockid, image, hdr->raw_size, hdr->nrows, blk->rows);
+		pfree(image);
+	}
+}
+
+/*
+ * Check and decode a block payload into cxt.  blocktup (the block tuple's
+ * header, may be NULL) supplies the xmin, command id and hint bits patched
+ * into every row.  Raises XX001 on any inconsistency.
+ */
+WcDecodedBlock *
+WcBlockDecode(Relation rel, Oid blockid, const char *data, Size len,
+			  HeapTupleHeader blocktup, MemoryContext cxt)
+{
+	const WcBlockHeader *hdr = wc_check_payload(rel, blockid, data, len, true);
+	const WcRunEntry *runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	WcDecodedBlock *blk = palloc0(sizeof(WcDecodedBlock));
+	TransactionId xmin = blocktup ? HeapTupleHeaderGetRawXmin(blocktup) : FrozenTransactionId;
+	uint16		xminbits = blocktup ? (blocktup->t_infomask & HEAP_XMIN_FROZEN) : HEAP_XMIN_FROZEN;
+	CommandId	cid = blocktup ? HeapTupleHeaderGetRawCommandId(blocktup) : FirstCommandId;
+	int			i;
+
+	blk->blockid = blockid;
+	blk->nrows = hdr->nrows;
+	blk->nruns = hdr->nruns;
+	blk->runs = palloc(sizeof(WcRunEntry) * hdr->nruns);
+	memcpy(blk->runs, runs, sizeof(WcRunEntry) * hdr->nruns);
+	blk->rows = palloc0(sizeof(HeapTupleData) * hdr->nrows);
+	blk->raw_size = hdr->raw_size;
+	blk->comp_size = hdr->comp_size;
+	blk->written_at = hdr->written_at;
+
+	if (hdr->version == WC_BLOCK_VERSION_1)
+		wc_decode_v1(rel, blockid, hdr, data, blk);
+	else
+		wc_decode_v2(rel, blockid, hdr, data, blk);
+
+	/* every row becomes an ordinary heap tuple inserted with the block */
+	for (i = 0; i < blk->nrows; i++)
+	{
+		HeapTupleData *t = &blk->rows[i];
+		HeapTupleHeader h = t->t_data;
+
+		HeapTupleHeaderSetXmin(h, xmin);
+		HeapTupleHeaderSetXmax(h, InvalidTransactionId);
+		h->t_choice.t_heap.t_field3.t_cid = cid;
+		h->t_infomask |= xminbits | HEAP_XMAX_INVALID;
+		WcTidMake(&h->t_ctid, blockid, i);
+		t->t_self = h->t_ctid;
+		t->t_tableOid = RelationGetRelid(rel);
 	}
 	MemoryContextSwitchTo(old);
 	return blk;

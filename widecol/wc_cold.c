@@ -48,6 +48,8 @@
 
 #include "access/genam.h"
 #include "access/heapam.h"
+#include "access/itup.h"
+#include "access/relscan.h"
 #include "miscadmin.h"
 #include "access/xact.h"
 #include "executor/tuptable.h"
@@ -544,6 +546,77 @@ WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot, bool *hidden)
 			hidden[row] = true;
 	}
 	systable_endscan(scan);
+}
+
+/* bsearch/qsort comparator of block ids */
+static int
+wc_oid_cmp(const void *a, const void *b)
+{
+	Oid			x = *(const Oid *) a;
+	Oid			y = *(const Oid *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * The sorted, distinct ids of the blocks that have DELETE/UPDATE tombstone
+ * tuples of any state, from one index-only pass over the TOAST index
+ * (SnapshotAny).  Every tombstone that a snapshot taken before this call
+ * can see has its index entry already, so a scan under such a snapshot
+ * needs to probe only these blocks.  Returns the count; *blocks is
+ * palloc'd in the current memory context.
+ */
+int
+WcTombstonedBlocks(WcStorage *st, Oid **blocks)
+{
+	Relation	index = st->toastidxs[st->validIndex];
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	int			n = 0;
+	int			cap = 64;
+	int			i;
+	int			k;
+
+	*blocks = palloc(sizeof(Oid) * cap);
+	ScanKeyInit(&keys[0], (AttrNumber) 2, BTGreaterEqualStrategyNumber,
+				F_INT4GE, Int32GetDatum(WC_SEQ_TOMB_LAST));
+	ScanKeyInit(&keys[1], (AttrNumber) 2, BTLessEqualStrategyNumber,
+				F_INT4LE, Int32GetDatum(WC_SEQ_TOMB_FIRST));
+	scan = index_beginscan(st->toastrel, index, SnapshotAny, 2, 0);
+	scan->xs_want_itup = true;
+	index_rescan(scan, keys, 2, NULL, 0);
+	while (index_getnext_tid(scan, ForwardScanDirection) != NULL)
+	{
+		bool		isnull;
+		Oid			blockid = DatumGetObjectId(index_getattr(scan->xs_itup, 1,
+															 scan->xs_itupdesc,
+															 &isnull));
+
+		CHECK_FOR_INTERRUPTS();
+		if (isnull || (n > 0 && (*blocks)[n - 1] == blockid))
+			continue;
+		if (n == cap)
+		{
+			cap *= 2;
+			*blocks = repalloc_huge(*blocks, sizeof(Oid) * cap);
+		}
+		(*blocks)[n++] = blockid;
+	}
+	index_endscan(scan);
+
+	/* entries come in (chunk_id, chunk_seq) order, but OIDs may wrap */
+	qsort(*blocks, n, sizeof(Oid), wc_oid_cmp);
+	for (i = 0, k = 0; i < n; i++)
+		if (k == 0 || (*blocks)[k - 1] != (*blocks)[i])
+			(*blocks)[k++] = (*blocks)[i];
+	return k;
+}
+
+/* True if blockid is among the n sorted ids of WcTombstonedBlocks */
+bool
+WcBlockTombstoned(const Oid *blocks, int n, Oid blockid)
+{
+	return bsearch(&blockid, blocks, n, sizeof(Oid), wc_oid_cmp) != NULL;
 }
 
 /* Visibility of a block tuple to snapshot (takes the buffer lock itself) */

@@ -132,7 +132,8 @@ WcTidRunBlockTid(ItemPointer tid, ItemPointer blocktid)
  * ----------------------------------------------------------------
  */
 #define WC_BLOCK_MAGIC			0x57434231	/* 'WCB1' */
-#define WC_BLOCK_VERSION		1
+#define WC_BLOCK_VERSION		2	/* one frame holding a PAX image */
+#define WC_BLOCK_VERSION_1		1	/* chunks of heap tuple images (read only) */
 #define WC_CODEC_NONE			0
 #define WC_CODEC_ZSTD			1
 #define WC_CODEC_MASK			0x0003
@@ -149,10 +150,10 @@ typedef struct WcBlockHeader
 	Oid			blockid;		/* Xb */
 	uint16		nrows;
 	uint16		nruns;
-	uint16		nchunks;
+	uint16		nchunks;		/* frames: 1 in format 2 */
 	uint16		natts;			/* descriptor natts when written */
-	uint32		raw_size;		/* sum of raw chunk sizes */
-	uint32		comp_size;		/* sum of stored chunk sizes */
+	uint32		raw_size;		/* sum of raw frame sizes */
+	uint32		comp_size;		/* sum of stored frame sizes */
 	int64		written_at;		/* TimestampTz the block was written */
 } WcBlockHeader;
 
@@ -162,7 +163,10 @@ typedef struct WcRunEntry
 	uint16		nrows;
 } WcRunEntry;
 
-/* A chunk is stored raw when comp_len == raw_len, else compressed */
+/*
+ * Format 1 only: a chunk directory entry after the runs.  A chunk is stored
+ * raw when comp_len == raw_len, else compressed.
+ */
 typedef struct WcChunkEntry
 {
 	uint16		first_row;
@@ -175,12 +179,17 @@ typedef struct WcChunkEntry
 /* Largest payload of a block tuple that heap stores without toasting */
 #define WC_MAX_BLOCK_PAYLOAD \
 	(MaxHeapTupleSize - MAXALIGN(SizeofHeapTupleHeader) - 12)
-/* A chunk closes before its raw image would exceed this (fits raw) */
-#define WC_CHUNK_MAX			6144
-/* Raw bytes a block aims at */
-#define WC_BLOCK_TARGET			(32 * 1024)
 /* Rows larger than this (or with out-of-line values) stay in the delta */
 #define WC_MAX_COLD_ROW			4000
+/* Largest raw chunk of a format 1 block (less its directory padding) */
+#define WC_CHUNK_MAX_V1			6144
+/* Largest PAX image of a format 2 block: every row at most WC_MAX_COLD_ROW */
+#define WC_MAX_BLOCK_RAW \
+	(WC_MAX_BLOCK_ROWS * (WC_MAX_COLD_ROW + 8) + \
+	 2 * MaxTupleAttributeNumber * sizeof(uint32) + 8)
+/* Compression ratio the builder assumes before its first block, and at most */
+#define WC_RATIO_GUESS			3.0
+#define WC_RATIO_MAX			64.0
 
 /* Keys of a table: partition key columns first, then sort key columns */
 typedef struct WcKeyInfo
@@ -249,6 +258,12 @@ typedef struct WcStorage
 extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level);
 extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
 
+/* wc_pax.c */
+extern Size WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,
+						StringInfo out);
+extern void WcPaxDecode(Relation rel, Oid blockid, const char *img, Size len,
+						int nrows, HeapTupleData *rows);
+
 /* wc_block.c */
 extern WcBlockBuilder *WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd,
 									  int level, WcBlockFlushFn flush, void *arg);
@@ -292,6 +307,8 @@ extern bool WcBlockTupleVisible(HeapTuple blocktup, Snapshot snapshot,
 								Buffer buf);
 extern void WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot,
 						 bool *hidden);
+extern int	WcTombstonedBlocks(WcStorage *st, Oid **blocks);
+extern bool WcBlockTombstoned(const Oid *blocks, int n, Oid blockid);
 extern bool WcColdFetch(Relation rel, ItemPointer tid, Snapshot snapshot,
 						TupleTableSlot *slot);
 extern TM_Result WcColdDelete(Relation rel, ItemPointer tid, CommandId cid,

@@ -1,17 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * wc_plan.c
- *	  Planner hook: no parallel plans and no index-only scans over widecol
- *	  tables.
+ *	  Planner hook: no parallel index builds and no index-only scans over
+ *	  widecol tables.
  *
- * A parallel sequential scan would need the cold tier divided among the
- * workers as well; this phase does not implement that, so the
- * get_relation_info hook sets rel_parallel_workers = 0 for widecol tables.
- * compute_parallel_worker() then yields no partial paths (seq, index or
- * bitmap) and plan_create_index_workers() no parallel index builds.  A
- * widecol table can still be read in full by each worker of a parallel
- * plan (for example the inner side of a parallel hash join), which is an
- * ordinary scan.
+ * Parallel sequential scans divide the delta pages and the TOAST pages
+ * among the workers (wc_scan.c), so queries get partial paths as for
+ * heap.  A parallel index build, however, would have every worker index
+ * the whole cold tier (index_build_range_scan reads it apart from the
+ * parallel heap scan), so the hook sets rel_parallel_workers = 0 when it
+ * is called with inhparent = true, which plan_create_index_workers()
+ * does; compute_parallel_worker() then plans no build workers.  The same
+ * only removes partial paths of an inheritance parent's appendrel, whose
+ * members are planned separately.
  *
  * Index-only scans trust the visibility map of the heap block named by an
  * index entry's TID.  A cold TID's block number is a block id (an OID),
@@ -41,7 +42,7 @@ static get_relation_info_hook_type prev_get_relation_info = NULL;
 /*
  * get_relation_info_hook: a widecol table's key index is taken out of the
  * index list (the keyscan uses it, wc_keyindex.c), and the table gets no
- * parallel workers and no index-only scans
+ * parallel index build workers and no index-only scans
  */
 static void
 wc_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
@@ -60,7 +61,8 @@ wc_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 
 			if (!inhparent && rel->indexlist != NIL)
 				WcKeyIndexHide(rel, relation);
-			rel->rel_parallel_workers = 0;
+			if (inhparent)
+				rel->rel_parallel_workers = 0;
 			foreach(lc, rel->indexlist)
 			{
 				IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);

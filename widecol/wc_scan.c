@@ -9,7 +9,11 @@
  * by a SnapshotAny heap scan of the TOAST relation whose block tuples
  * (chunk_seq = -1) are checked against the scan's snapshot under a buffer
  * share lock, decoded, and returned row by row minus the rows whose
- * tombstone the snapshot sees (DESIGN.md 5.1).  The order between tiers
+ * tombstone the snapshot sees (DESIGN.md 5.1).  Under an MVCC snapshot the
+ * tombstone probe (a TOAST index range scan) is made only for blocks
+ * listed by one index-only pass over all tombstone entries at the start
+ * of the cold part (WcTombstonedBlocks): a tombstone the snapshot can see
+ * was inserted, with its index entry, before the snapshot was taken.  The order between tiers
  * does not matter: the snapshot alone decides visibility (2.5).  Rows are
  * stored in the slot as buffer heap tuples pointing into the decoded block
  * (valid until the scan moves to another block) with the TOAST buffer as
@@ -24,8 +28,11 @@
  * see both tiers.  V = T unless that would reach past the main fork's last
  * segment file (see wc_virtual_cold_blocks).
  *
- * Parallel scans are not offered (wc_plan.c sets parallel_workers to 0),
- * so pscan is never set.
+ * Parallel scans (DESIGN.md 5.2): the shared state is two heap block
+ * allocators, one over the delta's pages and one over the TOAST pages
+ * (WcParallelScanDescData).  Every participant drains delta pages through
+ * heap's parallel scan, then TOAST pages; every participant has the same
+ * snapshot, so each block tuple is decoded by exactly one of them.
  *
  * Locking: AccessShareLock on the TOAST relation and its indexes for the
  * life of a scan that reads cold rows; buffer share locks only around
@@ -81,6 +88,9 @@ typedef struct WcScanDescData
 	WcDecodedBlock *blk;
 	int			row;
 	bool		hidden[WC_MAX_BLOCK_ROWS];
+	bool		tombs_known;	/* tombs[] lists every block to probe */
+	int			ntombs;
+	Oid		   *tombs;			/* WcTombstonedBlocks, in cxt */
 	Oid			cur_blockid;
 	ErrorContextCallback errcb;
 
@@ -93,6 +103,15 @@ typedef struct WcScanDescData
 } WcScanDescData;
 
 typedef WcScanDescData *WcScanDesc;
+
+/* Shared state of a parallel scan: the delta's pages, then the TOAST pages */
+typedef struct WcParallelScanDescData
+{
+	ParallelBlockTableScanDescData delta;	/* first: phs_relid = the table */
+	ParallelBlockTableScanDescData toast;	/* phs_relid invalid: no TOAST */
+} WcParallelScanDescData;
+
+typedef WcParallelScanDescData *WcParallelScanDesc;
 
 /*
  * Open the TOAST relation and its scan for the cold part, once.  Callers
@@ -111,7 +130,10 @@ wc_scan_open_storage(WcScanDesc s)
 	WcStorageOpen(&s->st, s->rs_base.rs_rd, AccessShareLock);
 	s->blkcxt = AllocSetContextCreate(s->cxt, "widecol scan block",
 									  ALLOCSET_DEFAULT_SIZES);
-	s->toast = heap_beginscan(s->st.toastrel, SnapshotAny, 0, NULL, NULL,
+	s->toast = heap_beginscan(s->st.toastrel, SnapshotAny, 0, NULL,
+							  s->rs_base.rs_parallel ?
+							  (ParallelTableScanDesc) &((WcParallelScanDesc) s->rs_base.rs_parallel)->toast :
+							  NULL,
 							  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
 	MemoryContextSwitchTo(old);
 	s->storage_open = true;
@@ -155,18 +177,18 @@ wc_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 {
 	WcScanDesc	s = palloc0(sizeof(WcScanDescData));
 
-	if (pscan != NULL)
-		elog(ERROR, "parallel scans of widecol tables are not supported");
 	s->cxt = CurrentMemoryContext;
 	s->rs_base.rs_rd = rel;
 	s->rs_base.rs_snapshot = snapshot;
 	s->rs_base.rs_nkeys = nkeys;
 	s->rs_base.rs_key = key;
 	s->rs_base.rs_flags = flags;
-	s->rs_base.rs_parallel = NULL;
+	s->rs_base.rs_parallel = pscan;
 
 	WC_PHYSICAL_BEGIN();
-	s->delta = heap_beginscan(rel, snapshot, nkeys, key, NULL, flags);
+	s->delta = heap_beginscan(rel, snapshot, nkeys, key,
+							  pscan ? (ParallelTableScanDesc) &((WcParallelScanDesc) pscan)->delta : NULL,
+							  flags);
 	WC_PHYSICAL_END();
 	s->rs_base.rs_key = s->delta->rs_key;
 	s->delta_blocks = ((HeapScanDesc) s->delta)->rs_nblocks;
@@ -209,6 +231,11 @@ wc_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 		MemoryContextReset(s->blkcxt);
 		s->blk = NULL;
 	}
+	if (s->tombs_known)
+	{
+		pfree(s->tombs);
+		s->tombs_known = false;
+	}
 	if (s->toast)
 		heap_rescan(s->toast, NULL, false, false, false, false);
 	s->sample_inited = false;
@@ -241,9 +268,20 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 
 	if (!WcStorageExists(rel))
 		return false;			/* still being created: no cold tier yet */
+	if (s->rs_base.rs_parallel != NULL &&
+		!OidIsValid(((WcParallelScanDesc) s->rs_base.rs_parallel)->toast.base.phs_relid))
+		return false;			/* had no TOAST relation when the scan began */
 	wc_scan_open_storage(s);
 	/* page reads and decoding below name the table in any error */
 	WcStoragePushContext(&s->errcb, rel, &s->cur_blockid);
+	if (!s->tombs_known && IsMVCCSnapshot(snapshot))
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+		s->ntombs = WcTombstonedBlocks(&s->st, &s->tombs);
+		s->tombs_known = true;
+		MemoryContextSwitchTo(old);
+	}
 	for (;;)
 	{
 		HeapTuple	tup;
@@ -301,7 +339,9 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 			WcCorrupted(rel, chunk_id, "block tuple has no inline data");
 		s->blk = WcBlockDecode(rel, chunk_id, data, len, tup->t_data, s->blkcxt);
 		memset(s->hidden, 0, sizeof(s->hidden));
-		WcHiddenRows(&s->st, chunk_id, snapshot, s->hidden);
+		if (!s->tombs_known ||
+			WcBlockTombstoned(s->tombs, s->ntombs, chunk_id))
+			WcHiddenRows(&s->st, chunk_id, snapshot, s->hidden);
 		s->row = forward ? -1 : s->blk->nrows;
 	}
 }
@@ -572,6 +612,54 @@ wc_relation_size(Relation rel, ForkNumber forkNumber)
 	return size;
 }
 
+/* Shared memory a parallel scan of rel needs (before the snapshot) */
+static Size
+wc_parallelscan_estimate(Relation rel)
+{
+	return sizeof(WcParallelScanDescData);
+}
+
+/*
+ * Set up the shared state of a parallel scan: heap's block allocator over
+ * the delta pages (physical size) and another over the TOAST pages.
+ * Returns where the serialized snapshot goes.
+ */
+static Size
+wc_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	WcParallelScanDesc p = (WcParallelScanDesc) pscan;
+
+	WC_PHYSICAL_BEGIN();
+	table_block_parallelscan_initialize(rel, (ParallelTableScanDesc) &p->delta);
+	WC_PHYSICAL_END();
+	if (WcStorageExists(rel))
+	{
+		Relation	toastrel = table_open(rel->rd_rel->reltoastrelid,
+										  AccessShareLock);
+
+		table_block_parallelscan_initialize(toastrel,
+											(ParallelTableScanDesc) &p->toast);
+		table_close(toastrel, AccessShareLock);
+	}
+	else
+	{
+		memset(&p->toast, 0, sizeof(p->toast));
+		p->toast.base.phs_relid = InvalidOid;
+	}
+	return sizeof(WcParallelScanDescData);
+}
+
+/* Restart a parallel scan: both allocators start over */
+static void
+wc_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	WcParallelScanDesc p = (WcParallelScanDesc) pscan;
+
+	table_block_parallelscan_reinitialize(rel, (ParallelTableScanDesc) &p->delta);
+	if (OidIsValid(p->toast.base.phs_relid))
+		table_block_parallelscan_reinitialize(rel, (ParallelTableScanDesc) &p->toast);
+}
+
 /* Install the scan callbacks into routine */
 void
 WcScanInitRoutine(TableAmRoutine *routine)
@@ -590,4 +678,7 @@ WcScanInitRoutine(TableAmRoutine *routine)
 	routine->scan_bitmap_next_block = NULL;
 	routine->scan_bitmap_next_tuple = NULL;
 	routine->relation_size = wc_relation_size;
+	routine->parallelscan_estimate = wc_parallelscan_estimate;
+	routine->parallelscan_initialize = wc_parallelscan_initialize;
+	routine->parallelscan_reinitialize = wc_parallelscan_reinitialize;
 }

@@ -70,7 +70,7 @@
 
 #define WC_MIN_COMPRESSION_LEVEL	1
 #define WC_MAX_COMPRESSION_LEVEL	19
-#define WC_DEFAULT_COMPRESSION_LEVEL 3
+#define WC_DEFAULT_COMPRESSION_LEVEL 1
 
 /* ----------------------------------------------------------------
  * Keys of a widecol table

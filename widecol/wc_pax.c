@@ -1,0 +1,423 @@
+/*-------------------------------------------------------------------------
+ *
+ * wc_pax.c
+ *	  Column-grouped (PAX) image of the rows of a cold block (format 2).
+ *
+ * A block of format 2 compresses all its rows as one zstd frame.  Before
+ * compression the rows are rearranged so that like bytes sit together:
+ * the per-row header fields first, then for every attribute the values of
+ * all rows, fixed-width values in one stream and varlena headers apart
+ * from varlena bodies.  Only what heap_deform_tuple needs is kept of a
+ * heap tuple header; the zeroed MVCC fields, t_hoff and the alignment
+ * padding are rebuilt on decoding.
+ *
+ * Image layout (n = rows of the block, m = largest natts of its rows):
+ *
+ *	  uint16 m
+ *	  uint8  flags[n]				WC_PAX_HASNULL | _HASVARWIDTH | _HASEXTERNAL
+ *	  (pad to 2)
+ *	  uint16 natts[n]
+ *	  uint16 len[n]					t_len of the rebuilt heap tuple
+ *	  null bitmaps					BITMAPLEN(natts[i]) bytes, rows with nulls
+ *	  (pad to 4)
+ *	  uint32 end[2 * m]				end of stream (a, header) and (a, body),
+ *									from the start of the stream area
+ *	  streams						a1 header, a1 body, a2 header, ...
+ *
+ * The header stream of a varlena attribute holds each value's header
+ * bytes (1 for a short varlena, 4 for a 4-byte header, 2 for an external
+ * TOAST pointer: 0x01 and the tag), its body stream the rest.  Fixed-width
+ * and cstring attributes use the body stream only.  Null values and
+ * attributes beyond a row's natts have no bytes anywhere.
+ *
+ * Decoding rebuilds every row as heap_fill_tuple would lay it out (4-byte
+ * varlenas and fixed-width values aligned per attalign, short and
+ * external varlenas unaligned, padding zero) using the table's current
+ * descriptor, which keeps attlen and attalign of dropped columns.  The
+ * encoder computes the rebuilt length with the same rules and stores it,
+ * so the decoder can size its buffer exactly and check its result.  Every
+ * read is bounded by its stream; any inconsistency raises XX001 through
+ * WcCorrupted.
+ *
+ * No locks: pure functions over memory owned by the caller.
+ *
+ * widecol/wc_pax.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/tupmacs.h"
+#include "utils/rel.h"
+
+#include "wc_cold.h"
+
+#define WC_PAX_HASNULL			0x01
+#define WC_PAX_HASVARWIDTH		0x02
+#define WC_PAX_HASEXTERNAL		0x04
+
+/* One attribute's two output streams while encoding */
+typedef struct WcPaxStreams
+{
+	StringInfoData hdr;
+	StringInfoData body;
+} WcPaxStreams;
+
+/* Bytes of the header of the varlena at p (1, 2 for external, or 4) */
+static inline int
+wc_varlena_hdrlen(const char *p)
+{
+	if (VARATT_IS_1B_E(p))
+		return VARHDRSZ_EXTERNAL;
+	if (VARATT_IS_1B(p))
+		return VARHDRSZ_SHORT;
+	return VARHDRSZ;
+}
+
+/* Append zero bytes to buf until its length is a multiple of align */
+static void
+wc_pad(StringInfo buf, int align)
+{
+	while (buf->len % align != 0)
+		appendStringInfoChar(buf, '\0');
+}
+
+/*
+ * Append the PAX image of rows[0..nrows) (heap tuples of a relation with
+ * descriptor desc) to out.  The rows are valid heap tuples; returns the
+ * sum of the rebuilt tuple lengths, MAXALIGNed, which the decoder needs.
+ */
+Size
+WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out)
+{
+	int			m = 0;
+	int			i;
+	int			a;
+	uint16		u16;
+	uint32		end;
+	WcPaxStreams *cols;
+	Size		total = 0;
+
+	for (i = 0; i < nrows; i++)
+		m = Max(m, HeapTupleHeaderGetNatts(rows[i]->t_data));
+	Assert(m <= desc->natts);
+	cols = palloc(sizeof(WcPaxStreams) * Max(m, 1));
+	for (a = 0; a < m; a++)
+	{
+		initStringInfo(&cols[a].hdr);
+		initStringInfo(&cols[a].body);
+	}
+
+	u16 = (uint16) m;
+	appendBinaryStringInfo(out, (char *) &u16, sizeof(uint16));
+	for (i = 0; i < nrows; i++)
+	{
+		uint16		im = rows[i]->t_data->t_infomask;
+		char		f = ((im & HEAP_HASNULL) ? WC_PAX_HASNULL : 0) |
+			((im & HEAP_HASVARWIDTH) ? WC_PAX_HASVARWIDTH : 0) |
+			((im & HEAP_HASEXTERNAL) ? WC_PAX_HASEXTERNAL : 0);
+
+		appendStringInfoChar(out, f);
+	}
+	wc_pad(out, sizeof(uint16));
+	for (i = 0; i < nrows; i++)
+	{
+		u16 = HeapTupleHeaderGetNatts(rows[i]->t_data);
+		appendBinaryStringInfo(out, (char *) &u16, sizeof(uint16));
+	}
+
+	/* rebuilt lengths (computed while splitting the values into streams) */
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTupleHeader h = rows[i]->t_data;
+		int			natts = HeapTupleHeaderGetNatts(h);
+		bool		hasnull = HeapTupleHasNulls(rows[i]);
+		char	   *tp = (char *) h + h->t_hoff;
+		Size		off = 0;	/* in the stored tuple */
+		Size		noff = 0;	/* in the rebuilt tuple */
+		Size		hoff = SizeofHeapTupleHeader + (hasnull ? BITMAPLEN(natts) : 0);
+
+		for (a = 0; a < natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+			const char *v;
+			Size		vlen;
+
+			if (hasnull && att_isnull(a, h->t_bits))
+				continue;
+			if (att->attlen > 0)
+			{
+				off = att_align_nominal(off, att->attalign);
+				v = tp + off;
+				vlen = att->attlen;
+				noff = att_align_nominal(noff, att->attalign);
+				appendBinaryStringInfo(&cols[a].body, v, vlen);
+			}
+			else if (att->attlen == -1)
+			{
+				int			hl;
+
+				off = att_align_pointer(off, att->attalign, -1, tp + off);
+				v = tp + off;
+				vlen = VARSIZE_ANY(v);
+				hl = wc_varlena_hdrlen(v);
+				if (hl == VARHDRSZ)
+					noff = att_align_nominal(noff, att->attalign);
+				appendBinaryStringInfo(&cols[a].hdr, v, hl);
+				appendBinaryStringInfo(&cols[a].body, v + hl, vlen - hl);
+			}
+			else
+			{
+				off = att_align_nominal(off, att->attalign);
+				v = tp + off;
+				vlen = strlen(v) + 1;
+				noff = att_align_nominal(noff, att->attalign);
+				appendBinaryStringInfo(&cols[a].body, v, vlen);
+			}
+			off += vlen;
+			noff += vlen;
+		}
+		u16 = (uint16) (MAXALIGN(hoff) + noff);
+		Assert(MAXALIGN(hoff) + noff <= PG_UINT16_MAX);
+		appendBinaryStringInfo(out, (char *) &u16, sizeof(uint16));
+		total += MAXALIGN(u16);
+	}
+
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTupleHeader h = rows[i]->t_data;
+
+		if (HeapTupleHasNulls(rows[i]))
+			appendBinaryStringInfo(out, (char *) h->t_bits,
+								   BITMAPLEN(HeapTupleHeaderGetNatts(h)));
+	}
+	wc_pad(out, sizeof(uint32));
+
+	/* stream directory, then the streams */
+	end = 0;
+	for (a = 0; a < m; a++)
+	{
+		end += cols[a].hdr.len;
+		appendBinaryStringInfo(out, (char *) &end, sizeof(uint32));
+		end += cols[a].body.len;
+		appendBinaryStringInfo(out, (char *) &end, sizeof(uint32));
+	}
+	for (a = 0; a < m; a++)
+	{
+		appendBinaryStringInfo(out, cols[a].hdr.data, cols[a].hdr.len);
+		appendBinaryStringInfo(out, cols[a].body.data, cols[a].body.len);
+		pfree(cols[a].hdr.data);
+		pfree(cols[a].body.data);
+	}
+	pfree(cols);
+	return total;
+}
+
+/* Read cursor over one stream of the image */
+typedef struct WcPaxCursor
+{
+	const char *p;
+	const char *end;
+} WcPaxCursor;
+
+/*
+ * Decode the PAX image img (len bytes) of the nrows rows of block blockid
+ * of rel into rows[] (t_data and t_len set; the caller patches the MVCC
+ * fields and t_self).  The tuples live in one allocation in the current
+ * memory context.  Raises XX001 if the image is inconsistent.
+ */
+void
+WcPaxDecode(Relation rel, Oid blockid, const char *img, Size len, int nrows,
+			HeapTupleData *rows)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	const char *endimg = img + len;
+	const char *p = img;
+	const uint8 *flags;
+	const char *natts_p;
+	const char *len_p;
+	const char *bits;
+	const char *dir;
+	const char *streams;
+	uint16		m;
+	Size		total = 0;
+	Size		pos = 0;
+	char	   *mem;
+	WcPaxCursor *hc;
+	WcPaxCursor *bc;
+	int			i;
+	int			a;
+	uint32		prev = 0;
+
+	/* fixed part: m, flags, natts, lengths */
+	if (len < sizeof(uint16))
+		WcCorrupted(rel, blockid, "row image of %zu bytes is too short", len);
+	memcpy(&m, p, sizeof(uint16));
+	if (m > desc->natts)
+		WcCorrupted(rel, blockid, "rows have %u attributes, the table %d", m,
+					desc->natts);
+	p += sizeof(uint16);
+	flags = (const uint8 *) p;
+	p = img + TYPEALIGN(sizeof(uint16), sizeof(uint16) + nrows);
+	natts_p = p;
+	len_p = p + nrows * sizeof(uint16);
+	bits = len_p + nrows * sizeof(uint16);
+	if (bits > endimg)
+		WcCorrupted(rel, blockid, "row headers lie outside the row image");
+
+	/* null bitmaps: find where they end */
+	p = bits;
+	for (i = 0; i < nrows; i++)
+	{
+		uint16		natts;
+		uint16		tlen;
+
+		memcpy(&natts, natts_p + i * sizeof(uint16), sizeof(uint16));
+		memcpy(&tlen, len_p + i * sizeof(uint16), sizeof(uint16));
+		if (natts > m || tlen < SizeofHeapTupleHeader)
+			WcCorrupted(rel, blockid, "row %d has a bad header", i);
+		if (flags[i] & WC_PAX_HASNULL)
+			p += BITMAPLEN(natts);
+		total += MAXALIGN(tlen);
+	}
+	dir = img + TYPEALIGN(sizeof(uint32), p - img);
+	streams = dir + 2 * m * sizeof(uint32);
+	if (p > endimg || streams > endimg)
+		WcCorrupted(rel, blockid, "row headers lie outside the row image");
+
+	/* stream cursors */
+	hc = palloc(sizeof(WcPaxCursor) * Max(m, 1));
+	bc = palloc(sizeof(WcPaxCursor) * Max(m, 1));
+	for (a = 0; a < m; a++)
+	{
+		uint32		hend;
+		uint32		bend;
+
+		memcpy(&hend, dir + (2 * a) * sizeof(uint32), sizeof(uint32));
+		memcpy(&bend, dir + (2 * a + 1) * sizeof(uint32), sizeof(uint32));
+		if (hend < prev || bend < hend || bend > endimg - streams)
+			WcCorrupted(rel, blockid, "stream directory of attribute %d is bad",
+						a + 1);
+		hc[a].p = streams + prev;
+		hc[a].end = streams + hend;
+		bc[a].p = streams + hend;
+		bc[a].end = streams + bend;
+		prev = bend;
+	}
+	if (streams + prev != endimg)
+		WcCorrupted(rel, blockid, "streams end at %u of %zu bytes",
+					(uint32) (streams - img) + prev, len);
+
+	/* rebuild the rows */
+	mem = palloc0(Max(total, 1));
+	p = bits;
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTupleHeader h = (HeapTupleHeader) (mem + pos);
+		uint16		natts;
+		uint16		tlen;
+		bool		hasnull = (flags[i] & WC_PAX_HASNULL) != 0;
+		Size		hoff;
+		char	   *tp;
+		Size		off = 0;
+		Size		room;
+
+		memcpy(&natts, natts_p + i * sizeof(uint16), sizeof(uint16));
+		memcpy(&tlen, len_p + i * sizeof(uint16), sizeof(uint16));
+		hoff = MAXALIGN(SizeofHeapTupleHeader + (hasnull ? BITMAPLEN(natts) : 0));
+		if (hoff > tlen)
+			WcCorrupted(rel, blockid, "row %d has a bad header", i);
+		h->t_hoff = hoff;
+		h->t_infomask = (hasnull ? HEAP_HASNULL : 0) |
+			((flags[i] & WC_PAX_HASVARWIDTH) ? HEAP_HASVARWIDTH : 0) |
+			((flags[i] & WC_PAX_HASEXTERNAL) ? HEAP_HASEXTERNAL : 0);
+		HeapTupleHeaderSetNatts(h, natts);
+		if (hasnull)
+		{
+			memcpy(h->t_bits, p, BITMAPLEN(natts));
+			p += BITMAPLEN(natts);
+		}
+		tp = (char *) h + hoff;
+		room = tlen - hoff;
+
+		for (a = 0; a < natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+			WcPaxCursor *b = &bc[a];
+			Size		vlen;
+
+			if (hasnull && att_isnull(a, h->t_bits))
+				continue;
+			if (att->attlen > 0)
+			{
+				off = att_align_nominal(off, att->attalign);
+				vlen = att->attlen;
+				if (b->end - b->p < vlen || off + vlen > room)
+					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
+								i, a + 1);
+				memcpy(tp + off, b->p, vlen);
+				b->p += vlen;
+			}
+			else if (att->attlen == -1)
+			{
+				WcPaxCursor *c = &hc[a];
+				int			hl;
+
+				if (c->p >= c->end)
+					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
+								i, a + 1);
+				hl = wc_varlena_hdrlen(c->p);
+				if (c->end - c->p < hl)
+					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
+								i, a + 1);
+				if (hl == VARHDRSZ_EXTERNAL)
+				{
+					if (VARTAG_EXTERNAL(c->p) != VARTAG_ONDISK)
+						WcCorrupted(rel, blockid, "row %d has a bad TOAST pointer",
+									i);
+					vlen = VARSIZE_EXTERNAL(c->p);
+				}
+				else if (hl == VARHDRSZ_SHORT)
+					vlen = VARSIZE_1B(c->p);
+				else
+				{
+					uint32		h4;
+
+					memcpy(&h4, c->p, sizeof(uint32));
+					vlen = VARSIZE_4B(&h4);
+					off = att_align_nominal(off, att->attalign);
+				}
+				if (vlen < hl || b->end - b->p < vlen - hl || off + vlen > room)
+					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
+								i, a + 1);
+				memcpy(tp + off, c->p, hl);
+				memcpy(tp + off + hl, b->p, vlen - hl);
+				c->p += hl;
+				b->p += vlen - hl;
+			}
+			else
+			{
+				off = att_align_nominal(off, att->attalign);
+				vlen = strnlen(b->p, b->end - b->p) + 1;
+				if (vlen > b->end - b->p || off + vlen > room)
+					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
+								i, a + 1);
+				memcpy(tp + off, b->p, vlen);
+				b->p += vlen;
+			}
+			off += vlen;
+		}
+		if (off != room)
+			WcCorrupted(rel, blockid, "row %d has %zu data bytes, expected %zu",
+						i, off, room);
+		rows[i].t_len = tlen;
+		rows[i].t_data = h;
+		pos += MAXALIGN(tlen);
+	}
+	for (a = 0; a < m; a++)
+		if (hc[a].p != hc[a].end || bc[a].p != bc[a].end)
+			WcCorrupted(rel, blockid, "attribute %d has unread bytes", a + 1);
+	pfree(hc);
+	pfree(bc);
+}
