@@ -303,6 +303,9 @@ typedef struct WcMoveResult
 } WcMoveResult;
 extern void WcMove(Relation rel, WcMoveResult *result);
 
+/* wc_sql.c */
+extern bool WcTableIsPublished(Relation rel);
+
 /* wc_vacuum.c */
 extern void WcVacuumInitRoutine(TableAmRoutine *routine);
 

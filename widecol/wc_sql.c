@@ -66,18 +66,26 @@ wc_open_owned_table(Oid relid, LOCKMODE lockmode, bool check_owner)
 }
 
 /*
- * Raise 0A000 if rel is in a publication (directly, by schema, FOR ALL
- * TABLES or through a partitioned ancestor): a subscriber would receive the
- * mover's deletions of the moved rows and none of the cold rows.
+ * True if rel is in a publication (directly, by schema, FOR ALL TABLES or
+ * through a partitioned ancestor): a subscriber would receive the mover's
+ * deletions of the moved rows and none of the cold rows.  Also used by the
+ * background mover (wc_worker.c), which skips such tables.
  */
-static void
-wc_refuse_published(Relation rel)
+bool
+WcTableIsPublished(Relation rel)
 {
 	PublicationDesc pubdesc;
 
 	RelationBuildPublicationDesc(rel, &pubdesc);
-	if (pubdesc.pubactions.pubinsert || pubdesc.pubactions.pubupdate ||
-		pubdesc.pubactions.pubdelete || pubdesc.pubactions.pubtruncate)
+	return pubdesc.pubactions.pubinsert || pubdesc.pubactions.pubupdate ||
+		pubdesc.pubactions.pubdelete || pubdesc.pubactions.pubtruncate;
+}
+
+/* Raise 0A000 if rel is published (see WcTableIsPublished) */
+static void
+wc_refuse_published(Relation rel)
+{
+	if (WcTableIsPublished(rel))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot compact table \"%s\" because it is published",
