@@ -1,14 +1,16 @@
 # The background mover (wc_worker.c): with widecol.mover_naptime = 1s and
 # widecol.mover_min_rows = 100 it moves the delta rows of widecol tables
 # into cold blocks without anyone calling widecol.compact(), and answers
-# stay those of a heap twin.  Tables under min_rows stay in the delta; an
-# error in one table is logged and does not stop the others;
-# widecol.mover_enabled = off plus a reload stops it; a REPEATABLE READ
-# transaction sees the same rows, each once, across a move; kill -9 of the
-# mover means crash recovery and no row lost or doubled; DROP DATABASE of
-# the database it is moving in succeeds at once (the mover is terminated),
-# DROP TABLE of the table it is moving waits for the move and succeeds; a
-# standby runs no mover and replays what the primary's mover did.
+# stay those of a heap twin.  Tables under min_rows, published tables and
+# tables another session has locked stay in the delta (the mover never
+# waits for a lock); an error in one table is logged and does not stop the
+# others; widecol.mover_enabled = off plus a reload stops it; a REPEATABLE
+# READ transaction sees the same rows, each once, across a move; kill -9 of
+# the mover means crash recovery and no row lost or doubled; DROP DATABASE
+# of the database it is moving in succeeds at once (the mover is
+# terminated), DROP TABLE of the table it is moving waits for the move and
+# succeeds, DROP EXTENSION works; a standby runs no mover and replays what
+# the primary's mover did.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -63,6 +65,8 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE few (id int, v text) USING widecol WITH (partition_key = 'id');
 	CREATE TABLE broken (id int, v text) USING widecol WITH (partition_key = 'id');
 	CREATE INDEX broken_hook ON broken (broken_hook(id));
+	CREATE TABLE pub (id int, v text) USING widecol WITH (partition_key = 'id');
+	CREATE PUBLICATION p FOR TABLE pub;
 });
 
 $node->backup('bk');
@@ -111,6 +115,7 @@ $node->safe_psql('postgres', q{
 	INSERT INTO hp SELECT * FROM ev;
 	INSERT INTO few SELECT g, 'f' FROM generate_series(1, 50) g;
 	INSERT INTO broken SELECT g, 'b' FROM generate_series(1, 500) g;
+	INSERT INTO pub SELECT g, 'p' FROM generate_series(1, 500) g;
 });
 wait_cold('ev', 'first round');
 ok( $node->poll_query_until('postgres', q{
@@ -126,6 +131,27 @@ is(tiers('few'), '50/0', 'a table under mover_min_rows stays in the delta');
 is(tiers('broken'), '500/0', 'the failed move left its rows in the delta');
 is($node->safe_psql('postgres', q{SELECT count(*), sum(id) FROM broken}), '500|125250',
 	'and they are all there');
+ok($node->wait_for_log(qr/DEBUG:  widecol mover skipped table "public\.pub": it is published/),
+	'the mover skips a published table');
+is(tiers('pub'), '500/0', 'the published table stays in the delta');
+
+# a table locked by another session (VACUUM, CREATE INDEX, DDL) is skipped,
+# the mover does not wait for it, and moves it once the lock is gone
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK TABLE few IN SHARE UPDATE EXCLUSIVE MODE');
+$node->safe_psql('postgres', q{
+	INSERT INTO few SELECT g, 'g' FROM generate_series(51, 250) g;
+	INSERT INTO ev SELECT g, g % 50, g, 'l' || g FROM generate_series(7001, 7200) g;
+	INSERT INTO hp SELECT * FROM ev WHERE id > 7000;
+});
+wait_cold('ev', 'while table few is locked');
+is(tiers('few'), '250/0', 'the locked table stays in the delta');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity
+	WHERE backend_type = 'widecol mover' AND wait_event_type = 'Lock'}),
+	'0', 'the mover does not wait for the lock');
+$locker->query_safe('COMMIT');
+$locker->quit;
+wait_cold('few', 'after the lock is released');
 
 # 2. mover_enabled = off + reload stops it; a REPEATABLE READ transaction
 # opened before the move keeps its rows across the move
@@ -135,20 +161,20 @@ $node->reload;
 sleep(1.5);
 $node->safe_psql('postgres', q{
 	INSERT INTO ev SELECT g, g % 50, g, 'q' || g FROM generate_series(5001, 7000) g;
-	INSERT INTO hp SELECT * FROM ev WHERE id > 5000;
+	INSERT INTO hp SELECT * FROM ev WHERE id BETWEEN 5001 AND 7000;
 });
 my $rr = $node->background_psql('postgres');
 $rr->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
 my $rr_before = $rr->query_safe($digest_ev);
-like($rr_before, qr/^7000\|/, 'the REPEATABLE READ transaction sees 7000 rows');
+like($rr_before, qr/^7200\|/, 'the REPEATABLE READ transaction sees 7200 rows');
 sleep(2.5);
-is(tiers('ev'), '2000/5000', 'with mover_enabled = off the new rows stay in the delta');
+is(tiers('ev'), '2000/5200', 'with mover_enabled = off the new rows stay in the delta');
 $node->append_conf('postgresql.conf', "widecol.mover_enabled = on\n");
 $node->reload;
 wait_cold('ev', 'mover enabled again');
 is($rr->query_safe($digest_ev), $rr_before,
 	'the REPEATABLE READ transaction sees the same rows, each once, after the move');
-is($rr->query_safe(q{SELECT count(*), count(DISTINCT id) FROM ev}), '7000|7000',
+is($rr->query_safe(q{SELECT count(*), count(DISTINCT id) FROM ev}), '7200|7200',
 	'no row twice in the REPEATABLE READ transaction');
 $rr->query_safe('COMMIT');
 $rr->quit;
@@ -220,8 +246,8 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($mover_pid_sql
 ($ret, $out, $err) = $node->psql('postgres', 'DROP TABLE slow');
 is($ret, 0, 'DROP TABLE of the table being moved succeeds');
 $node->safe_psql('postgres', q{
-	INSERT INTO ev SELECT g, g % 50, g, 'r' || g FROM generate_series(7001, 7500) g;
-	INSERT INTO hp SELECT * FROM ev WHERE id > 7000;
+	INSERT INTO ev SELECT g, g % 50, g, 'r' || g FROM generate_series(7201, 7700) g;
+	INSERT INTO hp SELECT * FROM ev WHERE id > 7200;
 });
 wait_cold('ev', 'after DROP TABLE');
 same_as_heap('after DROP TABLE', 1);
@@ -234,6 +260,15 @@ is($standby->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE
 	'0', 'the standby runs no mover');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'widecol mover launcher'}),
 	'1', 'the primary runs the launcher');
+
+# 7. DROP EXTENSION is not held up; the mover then leaves the database alone
+my $log_offset = -s $node->logfile;
+($ret, $out, $err) = $node->psql('postgres', 'DROP EXTENSION widecol CASCADE');
+is($ret, 0, 'DROP EXTENSION widecol succeeds with the mover running');
+$node->safe_psql('postgres', 'CREATE TABLE after_drop AS SELECT 1 AS x');
+sleep(2.5);
+unlike(slurp_file($node->logfile, $log_offset), qr/ERROR|FATAL|TRAP/,
+	'no mover errors after DROP EXTENSION');
 ok(!$node->log_contains('TRAP:'), 'no assertion failure');
 
 $standby->stop;
