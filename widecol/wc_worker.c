@@ -24,7 +24,10 @@
  *					no temporary tables, partitioned parents have no rows)
  *					and moves the delta rows of each one that is due (below),
  *					in one transaction per table, through the same WcMove()
- *					as widecol.compact().  Published tables are skipped
+ *					as widecol.compact(), as the table's owner in a
+ *					security-restricted operation (like VACUUM: the worker is
+ *					a superuser, the table's index expressions are the
+ *					owner's code).  Published tables are skipped
  *					(compact refuses them).  An error in one table is logged
  *					(LOG, with the table in the context) and the pass goes
  *					on with the next table.
@@ -99,6 +102,7 @@
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -596,7 +600,23 @@ wc_mover_table(WcMoverCandidate *cand)
 								wc_mover_current_table)));
 			else
 			{
+				Oid			save_userid;
+				int			save_sec_context;
+				int			save_nestlevel;
+
+				/*
+				 * Index expressions run as the table's owner, as in VACUUM:
+				 * the mover is a superuser.  An error undoes this with the
+				 * transaction.
+				 */
+				GetUserIdAndSecContext(&save_userid, &save_sec_context);
+				SetUserIdAndSecContext(rel->rd_rel->relowner,
+									   save_sec_context |
+									   SECURITY_RESTRICTED_OPERATION);
+				save_nestlevel = NewGUCNestLevel();
 				WcMove(rel, &res);
+				AtEOXact_GUC(false, save_nestlevel);
+				SetUserIdAndSecContext(save_userid, save_sec_context);
 				cand->moved = res.moved_rows;
 			}
 			table_close(rel, NoLock);

@@ -10,7 +10,8 @@
 # of the database it is moving in succeeds at once (the mover is
 # terminated), DROP TABLE of the table it is moving waits for the move and
 # succeeds, DROP EXTENSION works; a standby runs no mover and replays what
-# the primary's mover did.
+# the primary's mover did; the mover runs index
+# expressions as the table's owner.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -252,7 +253,32 @@ $node->safe_psql('postgres', q{
 wait_cold('ev', 'after DROP TABLE');
 same_as_heap('after DROP TABLE', 1);
 
-# 6. the standby runs no mover and replays what the primary's did
+# 6. the mover runs a table's index expressions as the table's owner, in a
+# security-restricted operation (as VACUUM does), not as a superuser
+$node->safe_psql('postgres', q{
+	CREATE ROLE alice LOGIN;
+	GRANT CREATE ON SCHEMA public TO alice;
+	SET ROLE alice;
+	CREATE FUNCTION alice_escalate() RETURNS void LANGUAGE plpgsql AS $$
+	BEGIN
+		ALTER ROLE alice SUPERUSER;
+	EXCEPTION WHEN insufficient_privilege THEN
+		NULL;
+	END $$;
+	CREATE FUNCTION alice_hook(k int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+	BEGIN
+		PERFORM alice_escalate();
+		RETURN k;
+	END $$;
+	CREATE TABLE alice_t (id int, v text) USING widecol WITH (partition_key = 'id');
+	CREATE INDEX alice_t_hook ON alice_t (alice_hook(id));
+	INSERT INTO alice_t SELECT g, 'a' FROM generate_series(1, 300) g;
+});
+wait_cold('alice_t', "a table with an index expression of its owner's");
+is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'alice'}),
+	'f', "the owner's index expression did not run as a superuser");
+
+# 7. the standby runs no mover and replays what the primary's did
 $node->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', $digest_ev), $node->safe_psql('postgres', $digest_ev),
 	'the standby answers like the primary');
@@ -261,7 +287,7 @@ is($standby->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'widecol mover launcher'}),
 	'1', 'the primary runs the launcher');
 
-# 7. DROP EXTENSION is not held up; the mover then leaves the database alone
+# 8. DROP EXTENSION is not held up; the mover then leaves the database alone
 my $log_offset = -s $node->logfile;
 ($ret, $out, $err) = $node->psql('postgres', 'DROP EXTENSION widecol CASCADE');
 is($ret, 0, 'DROP EXTENSION widecol succeeds with the mover running');
