@@ -699,6 +699,21 @@ WcMoverMain(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 
+	/*
+	 * As autovacuum: no timeouts, READ COMMITTED whatever the database's
+	 * settings, and no wait for a synchronous standby (one that is down
+	 * would hold the only mover at its first commit).
+	 */
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("idle_in_transaction_session_timeout", "0",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	if (synchronous_commit > SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
+		SetConfigOption("synchronous_commit", "local",
+						PGC_SUSET, PGC_S_OVERRIDE);
+
 	/* DDL on this database finds us here (wc_worker_process_utility) */
 	before_shmem_exit(wc_mover_unadvertise, (Datum) 0);
 	LWLockAcquire(wc_mover_shared->lock, LW_EXCLUSIVE);

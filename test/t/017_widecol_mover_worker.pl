@@ -11,7 +11,8 @@
 # terminated), DROP TABLE of the table it is moving waits for the move and
 # succeeds, DROP EXTENSION works; a standby runs no mover and replays what
 # the primary's mover did; the mover runs index
-# expressions as the table's owner.
+# expressions as the table's owner and does not wait for a synchronous
+# standby.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -278,7 +279,19 @@ wait_cold('alice_t', "a table with an index expression of its owner's");
 is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'alice'}),
 	'f', "the owner's index expression did not run as a superuser");
 
-# 7. the standby runs no mover and replays what the primary's did
+# 7. a synchronous standby that is not there does not hold the mover at its
+# commit (it commits with synchronous_commit = local, as autovacuum does)
+$node->append_conf('postgresql.conf', "synchronous_standby_names = 'nowhere'\n");
+$node->reload;
+$node->safe_psql('postgres', q{
+	SET synchronous_commit = local;
+	INSERT INTO alice_t SELECT g, 'b' FROM generate_series(301, 600) g;
+});
+wait_cold('alice_t', 'with a synchronous standby missing');
+$node->append_conf('postgresql.conf', "synchronous_standby_names = ''\n");
+$node->reload;
+
+# 8. the standby runs no mover and replays what the primary's did
 $node->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', $digest_ev), $node->safe_psql('postgres', $digest_ev),
 	'the standby answers like the primary');
@@ -287,7 +300,7 @@ is($standby->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'widecol mover launcher'}),
 	'1', 'the primary runs the launcher');
 
-# 8. DROP EXTENSION is not held up; the mover then leaves the database alone
+# 9. DROP EXTENSION is not held up; the mover then leaves the database alone
 my $log_offset = -s $node->logfile;
 ($ret, $out, $err) = $node->psql('postgres', 'DROP EXTENSION widecol CASCADE');
 is($ret, 0, 'DROP EXTENSION widecol succeeds with the mover running');
