@@ -387,6 +387,9 @@ typedef struct WcMoveResult
 } WcMoveResult;
 extern void WcMove(Relation rel, WcMoveResult *result);
 
+/* wc_sql.c */
+extern bool WcTableIsPublished(Relation rel);
+
 /* wc_vacuum.c */
 extern void WcVacuumInitRoutine(TableAmRoutine *routine);
 
@@ -395,9 +398,6 @@ extern void WcVerify(Relation rel, Tuplestorestate *store, TupleDesc desc);
 
 /* wc_plan.c */
 extern void WcPlanInit(void);
-
-/* wc_sql.c */
-extern bool WcIsPublished(Relation rel);
 
 /* wc_copy.c */
 extern bool wc_copy_direct;

@@ -25,4 +25,11 @@
 #include "access/tableam.h"
 #define WcHeapRoutine()		GetHeapamTableAmRoutine()
 
+/* Live-row estimate of a table's statistics entry (renamed in 16) */
+#if PG_VERSION_NUM >= 160000
+#define WcStatLiveTuples(entry)	((entry)->live_tuples)
+#else
+#define WcStatLiveTuples(entry)	((entry)->n_live_tuples)
+#endif
+
 #endif							/* WC_COMPAT_H */

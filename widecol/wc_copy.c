@@ -155,7 +155,7 @@ wc_copy_eligible(Relation rel)
 		OidIsValid(WcGetKeyIndexInfo(rel)->keyindex) &&
 		(desc->constr == NULL || !desc->constr->has_generated_stored) &&
 		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED &&
-		!WcIsPublished(rel) &&
+		!WcTableIsPublished(rel) &&
 		!wc_copy_has_unique_index(rel);
 }
 

@@ -20,12 +20,13 @@
  *		Core would otherwise reject the options first with a confusing
  *		"unrecognized parameter", before any widecol code runs.
  *
- * GUCs: widecol.enable_keyscan (USERSET, default on).  When preloaded it
- * also registers the transaction callbacks of the physical-size mode
- * (wc_delta.c) and the planner hooks (wc_plan.c, wc_keyindex.c,
- * wc_customscan.c).
- *
- * There is no shared memory and no lock of our own.
+ * GUCs: widecol.enable_keyscan (USERSET, default on) and the background
+ * mover's widecol.mover_enabled (default on), widecol.mover_naptime
+ * (default 10 s) and widecol.mover_min_rows (default 10,000), all SIGHUP.
+ * When preloaded it also registers the transaction callbacks of the
+ * physical-size mode (wc_delta.c), the planner hooks (wc_plan.c,
+ * wc_keyindex.c, wc_customscan.c) and the background mover with its
+ * shared memory (wc_worker.c, the only shared state and lock of widecol).
  *
  * widecol/wc_init.c
  *
@@ -35,6 +36,8 @@
 
 #include "commands/event_trigger.h"
 #include "fmgr.h"
+#include <limits.h>
+
 #include "miscadmin.h"
 #include "utils/guc.h"
 
@@ -71,6 +74,24 @@ _PG_init(void)
 							 "security or publications; other loads go through the delta.",
 							 &wc_copy_direct, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("widecol.mover_enabled",
+							 "Starts the background mover.",
+							 "The mover moves the committed rows of widecol tables "
+							 "into cold blocks, as widecol.compact() does.",
+							 &wc_mover_enabled, true, PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("widecol.mover_naptime",
+							"Time to sleep between background mover rounds.",
+							"Each round visits every database once.",
+							&wc_mover_naptime, 10, 1, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("widecol.mover_min_rows",
+							"Minimum number of delta rows before the background mover moves a table.",
+							"A table is moved when its delta holds this many live rows "
+							"and this many rows were inserted or updated since the "
+							"mover last visited it.",
+							&wc_mover_min_rows, 10000, 1, INT_MAX,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("widecol");
 	WcUtilityInit();
 	WcObjectAccessInit();
@@ -79,6 +100,7 @@ _PG_init(void)
 	WcKeyScanInit();
 	WcDeltaInitCallbacks();
 	WcPlanInit();
+	WcWorkerInit();
 }
 
 /* Raise 55000 unless widecol was preloaded */

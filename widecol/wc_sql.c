@@ -67,12 +67,12 @@ wc_open_owned_table(Oid relid, LOCKMODE lockmode, bool check_owner)
 
 /*
  * True if rel is in a publication (directly, by schema, FOR ALL TABLES or
- * through a partitioned ancestor): logical decoding sees only heap changes,
- * so a subscriber would receive the mover's deletions of moved rows and
- * none of the cold rows.
+ * through a partitioned ancestor): a subscriber would receive the mover's
+ * deletions of the moved rows and none of the cold rows.  Also used by the
+ * background mover (wc_worker.c), which skips such tables.
  */
 bool
-WcIsPublished(Relation rel)
+WcTableIsPublished(Relation rel)
 {
 	PublicationDesc pubdesc;
 
@@ -81,11 +81,11 @@ WcIsPublished(Relation rel)
 		pubdesc.pubactions.pubdelete || pubdesc.pubactions.pubtruncate;
 }
 
-/* Raise 0A000 if rel is published (see WcIsPublished) */
+/* Raise 0A000 if rel is published (see WcTableIsPublished) */
 static void
 wc_refuse_published(Relation rel)
 {
-	if (WcIsPublished(rel))
+	if (WcTableIsPublished(rel))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot compact table \"%s\" because it is published",

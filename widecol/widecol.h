@@ -198,4 +198,10 @@ extern void WcKeyScanInit(void);
 /* wc_objaccess.c */
 extern void WcObjectAccessInit(void);
 
+/* wc_worker.c */
+extern bool wc_mover_enabled;
+extern int	wc_mover_naptime;
+extern int	wc_mover_min_rows;
+extern void WcWorkerInit(void);
+
 #endif							/* WIDECOL_H */
