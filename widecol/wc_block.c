@@ -414,9 +414,10 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 		WcCorrupted(rel, blockid, "directory does not match the payload size");
 	if (hdr->version != WC_BLOCK_VERSION_1 &&
 		(hdr->comp_size > hdr->raw_size || hdr->raw_size > WC_MAX_BLOCK_RAW ||
-		 (hdr->comp_size == hdr->raw_size) != (hdr->flags == WC_CODEC_NONE)))
+		 (hdr->comp_size == hdr->raw_size) !=
+		 ((hdr->flags & WC_CODEC_MASK) == WC_CODEC_NONE)))
 		WcCorrupted(rel, blockid, "bad sizes (%u raw, %u stored bytes, codec %u)",
-					hdr->raw_size, hdr->comp_size, hdr->flags);
+					hdr->raw_size, hdr->comp_size, hdr->flags & WC_CODEC_MASK);
 
 	runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
 	for (i = 0, next = 0; i < hdr->nruns; i++)
@@ -521,7 +522,7 @@ wc_decode_v2(Relation rel, Oid blockid, const WcBlockHeader *hdr,
 	const char *frame = data + wc_dir_size(hdr->nruns);
 	char	   *image;
 
-	if (hdr->flags == WC_CODEC_NONE)
+	if ((hdr->flags & WC_CODEC_MASK) == WC_CODEC_NONE)
 		WcPaxDecode(rel, blockid, frame, hdr->raw_size, hdr->nrows, blk->rows);
 	else
 	{

@@ -144,7 +144,7 @@ typedef struct WcBlockHeader
 {
 	uint32		magic;
 	uint16		version;
-	uint16		flags;			/* bits 0-1: codec used for compressed chunks */
+	uint16		flags;			/* bits 0-1: codec (WC_CODEC_MASK); WC_BLOCK_LOADED */
 	uint32		crc;			/* CRC32C of every byte after this field */
 	Oid			relid;			/* table OID when written */
 	Oid			blockid;		/* Xb */

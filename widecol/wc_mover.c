@@ -349,6 +349,7 @@ WcMove(Relation rel, WcMoveResult *result)
 
 	TransferPredicateLocksToHeapRelation(rel);
 	WcStorageOpen(&ms.st, rel, RowExclusiveLock);
+	ms.st.bistate = GetBulkInsertState();
 	ms.ins = WcIndexInserterBegin(rel);
 	horizon = GetOldestNonRemovableTransactionId(rel);
 	ms.horizon = horizon;
