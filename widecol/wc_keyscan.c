@@ -66,9 +66,8 @@
  * Gather), because their counters stay in the workers.
  *
  * Locking: the key index is opened with AccessShareLock for the scan, as
- * an IndexScan opens its index, and the TOAST relation with
- * AccessShareLock when the first cold block is read; the table is locked
- * by the executor.  Block tuples are read with SnapshotAny and checked by
+ * an IndexScan opens its index, and the TOAST relation and its index with
+ * AccessShareLock; the table is locked by the executor.  Block tuples are read with SnapshotAny and checked by
  * hand under a buffer share lock (no predicate lock on the TOAST relation).
  *
  * widecol/wc_keyscan.c
@@ -133,6 +132,13 @@ typedef struct WcKsRun
 	bool		null[INDEX_MAX_KEYS];
 } WcKsRun;
 
+/* A run opened in the current group (duplicate entries are skipped) */
+typedef struct WcKsOpened
+{
+	ItemPointerData btid;
+	int			run;
+} WcKsOpened;
+
 /* An = ANY(array) key expanded by the executor */
 typedef struct WcKsArray
 {
@@ -187,7 +193,7 @@ typedef struct WcKeyScanState
 	WcKsRun    *runs;
 	int			nruns;
 	int			maxruns;
-	List	   *opened;			/* (block TID, run) pairs opened this group */
+	List	   *opened;			/* WcKsOpened: runs opened this group */
 	List	   *hinted;			/* block ids named by a hint */
 	MemoryContext groupcxt;		/* pending keys, opened list */
 	MemoryContext arraycxt;		/* expanded arrays of this (re)scan */
@@ -680,6 +686,8 @@ wc_ks_open_run(WcKeyScanState *ks, int i)
 	WcKsRun    *run = &ks->runs[i];
 	bool		forward = ScanDirectionIsForward(ks->dir);
 	WcKsBlock  *b = wc_ks_get_block(ks, &run->btid);
+	WcKsOpened *opened;
+	MemoryContext old;
 	ListCell   *lc;
 	int			r;
 
@@ -697,23 +705,19 @@ wc_ks_open_run(WcKeyScanState *ks, int i)
 				continue;
 			foreach(lc, ks->opened)
 			{
-				ItemPointer seen = lfirst(lc);
+				WcKsOpened *seen = lfirst(lc);
 
-				if (ItemPointerEquals(seen, &run->btid) &&
-					ItemPointerGetOffsetNumberNoCheck(seen + 1) == r + 1)
+				if (ItemPointerEquals(&seen->btid, &run->btid) && seen->run == r)
 					break;
 			}
 			if (lc != NULL)
 				break;			/* opened already: a duplicate entry */
-			{
-				MemoryContext old = MemoryContextSwitchTo(ks->groupcxt);
-				ItemPointer pair = palloc(2 * sizeof(ItemPointerData));
-
-				pair[0] = run->btid;
-				ItemPointerSet(&pair[1], 0, (OffsetNumber) (r + 1));
-				ks->opened = lappend(ks->opened, pair);
-				MemoryContextSwitchTo(old);
-			}
+			old = MemoryContextSwitchTo(ks->groupcxt);
+			opened = palloc(sizeof(WcKsOpened));
+			opened->btid = run->btid;
+			opened->run = r;
+			ks->opened = lappend(ks->opened, opened);
+			MemoryContextSwitchTo(old);
 			b->refs++;
 			run->b = b;
 			run->runno = r;
@@ -1110,6 +1114,9 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 		ks->cache[i].cxt = AllocSetContextCreate(CurrentMemoryContext,
 												 "widecol keyscan block",
 												 ALLOCSET_DEFAULT_SIZES);
+	/* opened here, outside the node's timing and buffer counts */
+	if (WcStorageExists(table))
+		wc_ks_open_storage(ks);
 	ks->scan = index_beginscan(table, ks->index, estate->es_snapshot,
 							   ks->nsel, 0);
 	ks->scan->xs_want_itup = true;
