@@ -79,6 +79,8 @@ UPDATE ct SET extra = 'updated' WHERE ts % 100 = 0;
 UPDATE ch SET extra = 'updated' WHERE ts % 100 = 0;
 DELETE FROM ct WHERE k = 5;
 DELETE FROM ch WHERE k = 5;
+-- updated rows whose key sorts before their partition's last cold key stay
+-- in the delta (runs of a partition never overlap, DESIGN.md 2.7)
 SELECT moved_rows FROM widecol.compact('ct');
 :same;
 SELECT "check", ok FROM widecol.verify('ct') ORDER BY 1;
