@@ -43,6 +43,14 @@ SELECT g % 13, g,
        CASE WHEN g % 50 = 0 THEN repeat('compressible ', 250) ELSE NULL END
   FROM generate_series(1, 3000) g;
 INSERT INTO ct (k, ts) VALUES (99, 1);
+-- extreme values of the delta-coded (pass-by-value) attributes
+INSERT INTO ct (k, ts, i2, i4, i8, f4, f8, m, d, t, tz) VALUES
+  (98, 1, -32768, -2147483648, -9223372036854775808, '-Infinity', 'NaN',
+   '-92233720368547758.08', '-infinity', '-infinity', 'infinity'),
+  (98, 2, 32767, 2147483647, 9223372036854775807, 'Infinity', '-0',
+   '92233720368547758.07', 'infinity', 'infinity', '-infinity'),
+  (98, 3, 0, 0, 0, 0, 0, 0, '2000-01-01', '2000-01-01', '2000-01-01 UTC'),
+  (98, 4, -1, -1, -1, '-1e-30', '1e300', -0.01, '4713-01-01 BC', '294276-12-31', '4713-01-01 00:00 UTC BC');
 INSERT INTO ch SELECT * FROM ct;
 
 -- rows compared by their text form (point has no equality operator)
@@ -61,6 +69,8 @@ SELECT k, ts, b, c, i2, i8, n, iv, u, nm, p, ip, ch, vc, by, js, ar, length(big)
   FROM ct WHERE ts IN (1, 50, 330, 2970) ORDER BY k, ts;
 SELECT k, ts, b, c, i2, i8, n, iv, u, nm, p, ip, ch, vc, by, js, ar, length(big)
   FROM ch WHERE ts IN (1, 50, 330, 2970) ORDER BY k, ts;
+SELECT ts, i2, i4, i8, f4, f8, m, d, t, tz FROM ct WHERE k = 98 ORDER BY ts;
+SELECT ts, i2, i4, i8, f4, f8, m, d, t, tz FROM ch WHERE k = 98 ORDER BY ts;
 
 -- dropped and added columns: old blocks keep the dropped values' bytes
 -- and fewer attributes; new blocks are written with the new descriptor
@@ -102,6 +112,23 @@ SELECT moved_rows, blocks_written FROM widecol.compact('cw');
 SELECT (SELECT count(*) FROM (SELECT * FROM cw EXCEPT ALL SELECT * FROM hw) a) AS only_widecol,
        (SELECT count(*) FROM (SELECT * FROM hw EXCEPT ALL SELECT * FROM cw) b) AS only_heap;
 
+-- rows that compress well: 291 rows (the TID limit) would leave most of
+-- a page empty, so smaller blocks share pages
+CREATE TABLE cp (user_id int8, ts timestamptz, kind int, payload text)
+  USING widecol WITH (partition_key = 'user_id', sort_key = 'ts');
+INSERT INTO cp SELECT (g * 7919) % 100, timestamptz '2026-01-01 UTC' + g * interval '1 second', g % 7,
+       '{"event": ' || g || ', "ref": "' || md5(g::text) || '"}'
+  FROM generate_series(1, 20000) g;
+SELECT moved_rows, blocks_written FROM widecol.compact('cp');
+SELECT w.blocks, pg_relation_size(c.reltoastrelid) / 8192 AS toast_pages,
+       max((cp.ctid::text::point)[1]) - 292 AS last_row_index
+  FROM widecol.tables w, pg_class c, cp
+ WHERE w.relid = 'cp'::regclass AND c.oid = 'cp'::regclass GROUP BY 1, 2;
+SELECT count(*), sum(kind), sum(extract(epoch FROM ts)), sum(length(payload)) FROM cp;
+SELECT count(*), sum(g % 7), sum(extract(epoch FROM timestamptz '2026-01-01 UTC' + g * interval '1 second')),
+       sum(length('{"event": ' || g || ', "ref": "' || md5(g::text) || '"}'))
+  FROM generate_series(1, 20000) g;
+
 -- compression none stores the image raw; zstd makes the same rows smaller
 CREATE TABLE cn (k int, ts int, v text) USING widecol WITH (partition_key = 'k', sort_key = 'ts', compression = 'none');
 CREATE TABLE cz (k int, ts int, v text) USING widecol WITH (partition_key = 'k', sort_key = 'ts', compression = 'zstd', compression_level = 9);
@@ -123,4 +150,4 @@ SELECT (SELECT count(*) FROM (SELECT * FROM cn EXCEPT ALL SELECT * FROM hn) a) A
        (SELECT count(*) FROM (SELECT * FROM hn EXCEPT ALL SELECT * FROM cz) d) AS heap_only_z;
 SELECT "check", ok FROM widecol.verify('cn') ORDER BY 1;
 
-DROP TABLE ct, ch, cs, cw, hw, cn, cz, hn;
+DROP TABLE ct, ch, cs, cw, hw, cp, cn, cz, hn;

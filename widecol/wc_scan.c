@@ -258,14 +258,57 @@ wc_scan_end(TableScanDesc sscan)
 	pfree(s);
 }
 
-/* Next visible cold row in direction dir; false at the end of the tier */
+/*
+ * Store the next row of the decoded block in direction dir that is not
+ * hidden and passes the scan keys; false when the block has no more.
+ */
+static bool
+wc_block_next_row(WcScanDesc s, bool forward, TupleTableSlot *slot)
+{
+	int			r = forward ? s->row + 1 : s->row - 1;
+
+	for (; r >= 0 && r < s->blk->nrows; r += forward ? 1 : -1)
+	{
+		HeapTuple	row = &s->blk->rows[r];
+
+		if (s->hidden[r])
+			continue;
+		if (s->rs_base.rs_nkeys > 0)
+		{
+			bool		valid;
+
+			HeapKeyTest(row, RelationGetDescr(s->rs_base.rs_rd),
+						s->rs_base.rs_nkeys, s->rs_base.rs_key, valid);
+			if (!valid)
+				continue;
+		}
+		s->row = r;
+		ExecStoreBufferHeapTuple(row, slot, ((HeapScanDesc) s->toast)->rs_cbuf);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Next visible cold row in direction dir; false at the end of the tier.
+ * Rows of the current block are returned without touching the error
+ * context stack; reading and decoding the next block tuple is done with
+ * the context that names the table.
+ */
 static bool
 wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 {
 	Relation	rel = s->rs_base.rs_rd;
 	Snapshot	snapshot = s->rs_base.rs_snapshot;
 	bool		forward = ScanDirectionIsForward(dir);
+	bool		found = false;
 
+	if (s->blk != NULL)
+	{
+		if (wc_block_next_row(s, forward, slot))
+			return true;
+		wc_scan_drop_block(s, slot);
+	}
 	if (!WcStorageExists(rel))
 		return false;			/* still being created: no cold tier yet */
 	if (s->rs_base.rs_parallel != NULL &&
@@ -282,7 +325,7 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 		s->tombs_known = true;
 		MemoryContextSwitchTo(old);
 	}
-	for (;;)
+	while (!found)
 	{
 		HeapTuple	tup;
 		Buffer		buf;
@@ -291,41 +334,10 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 		const char *data;
 		Size		len;
 
-		if (s->blk != NULL)
-		{
-			int			r = forward ? s->row + 1 : s->row - 1;
-
-			for (; r >= 0 && r < s->blk->nrows; r += forward ? 1 : -1)
-			{
-				HeapTuple	row = &s->blk->rows[r];
-
-				if (s->hidden[r])
-					continue;
-				if (s->rs_base.rs_nkeys > 0)
-				{
-					bool		valid;
-
-					HeapKeyTest(row, RelationGetDescr(rel), s->rs_base.rs_nkeys,
-								s->rs_base.rs_key, valid);
-					if (!valid)
-						continue;
-				}
-				s->row = r;
-				ExecStoreBufferHeapTuple(row, slot,
-										 ((HeapScanDesc) s->toast)->rs_cbuf);
-				WcStoragePopContext(&s->errcb);
-				return true;
-			}
-			wc_scan_drop_block(s, slot);
-		}
-
 		CHECK_FOR_INTERRUPTS();
 		tup = heap_getnext(s->toast, dir);
 		if (tup == NULL)
-		{
-			WcStoragePopContext(&s->errcb);
-			return false;
-		}
+			break;
 		WcStorageGetChunk(tup, RelationGetDescr(s->st.toastrel), &chunk_id,
 						  &seq, &data, &len);
 		if (seq != WC_SEQ_BLOCK)
@@ -343,7 +355,12 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 			WcBlockTombstoned(s->tombs, s->ntombs, chunk_id))
 			WcHiddenRows(&s->st, chunk_id, snapshot, s->hidden);
 		s->row = forward ? -1 : s->blk->nrows;
+		found = wc_block_next_row(s, forward, slot);
+		if (!found)
+			wc_scan_drop_block(s, slot);
 	}
+	WcStoragePopContext(&s->errcb);
+	return found;
 }
 
 /* Next row of the scan: delta first, then cold (reverse when backward) */
