@@ -508,8 +508,15 @@ wc_mover_remember(WcMoverCandidate *cand)
 	key.dboid = MyDatabaseId;
 	key.relid = cand->relid;
 	LWLockAcquire(wc_mover_shared->lock, LW_EXCLUSIVE);
-	/* a full hash only costs extra visits of the tables it cannot hold */
-	e = hash_search(wc_mover_tables, &key, HASH_ENTER_NULL, &found);
+	/*
+	 * A full hash only costs extra visits of the tables it cannot hold.  A
+	 * shared hash does not stop at its size by itself: it would take the
+	 * shared memory the lock tables grow into.
+	 */
+	e = hash_search(wc_mover_tables, &key, HASH_FIND, &found);
+	if (e == NULL &&
+		hash_get_num_entries(wc_mover_tables) < WC_MOVER_MAX_TABLES)
+		e = hash_search(wc_mover_tables, &key, HASH_ENTER, &found);
 	if (e != NULL)
 	{
 		if (!found)
