@@ -32,4 +32,16 @@
 #define WcStatLiveTuples(entry)	((entry)->n_live_tuples)
 #endif
 
+/* True if roleid owns database dboid (object_ownercheck in 16) */
+#if PG_VERSION_NUM >= 160000
+#include "catalog/pg_database.h"
+#include "utils/acl.h"
+#define WcDatabaseOwnerCheck(dboid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dboid), (roleid))
+#else
+#include "utils/acl.h"
+#define WcDatabaseOwnerCheck(dboid, roleid) \
+	pg_database_ownercheck((dboid), (roleid))
+#endif
+
 #endif							/* WC_COMPAT_H */

@@ -62,9 +62,10 @@
  * database to go away and terminate only autovacuum workers
  * (CountOtherDBBackends), so a mover in the middle of a long move would
  * make them fail.  A ProcessUtility hook therefore sends SIGTERM to the
- * mover when it is connected to the database such a statement names; the
- * mover's transaction aborts (nothing is half moved, DESIGN.md 7.4) and the
- * statement proceeds.  A worker that connects between the hook and core's
+ * mover when it is connected to the database such a statement names and
+ * the role owns that database (so only a statement that can succeed does
+ * it); the mover's transaction aborts (nothing is half moved, DESIGN.md
+ * 7.4) and the statement proceeds.  A worker that connects between the hook and core's
  * check is not caught; its pass is short unless the tables are large.
  *
  * Signals: SIGTERM ends the launcher between rounds and the worker at its
@@ -508,8 +509,15 @@ wc_mover_remember(WcMoverCandidate *cand)
 	key.dboid = MyDatabaseId;
 	key.relid = cand->relid;
 	LWLockAcquire(wc_mover_shared->lock, LW_EXCLUSIVE);
-	/* a full hash only costs extra visits of the tables it cannot hold */
-	e = hash_search(wc_mover_tables, &key, HASH_ENTER_NULL, &found);
+	/*
+	 * A full hash only costs extra visits of the tables it cannot hold.  A
+	 * shared hash does not stop at its size by itself: it would take the
+	 * shared memory the lock tables grow into.
+	 */
+	e = hash_search(wc_mover_tables, &key, HASH_FIND, &found);
+	if (e == NULL &&
+		hash_get_num_entries(wc_mover_tables) < WC_MOVER_MAX_TABLES)
+		e = hash_search(wc_mover_tables, &key, HASH_ENTER, &found);
 	if (e != NULL)
 	{
 		if (!found)
@@ -785,9 +793,16 @@ wc_worker_process_utility(PlannedStmt *pstmt, const char *queryString,
 	{
 		Oid			dboid = get_database_oid(dbname, true);
 
-		/* the worker cannot exit (and free its pid) while we hold the lock */
+		/*
+		 * Only for a role the statement can succeed for (all four need the
+		 * database's owner; a template, for which CREATE DATABASE does not,
+		 * is never visited), else anyone could keep the mover out of a
+		 * database.  The worker cannot exit (and free its pid) while we hold
+		 * the lock.
+		 */
 		LWLockAcquire(wc_mover_shared->lock, LW_SHARED);
-		if (OidIsValid(dboid) && wc_mover_shared->mover_pid != 0 &&
+		if (OidIsValid(dboid) && WcDatabaseOwnerCheck(dboid, GetUserId()) &&
+			wc_mover_shared->mover_pid != 0 &&
 			wc_mover_shared->mover_dboid == dboid)
 			(void) kill(wc_mover_shared->mover_pid, SIGTERM);
 		LWLockRelease(wc_mover_shared->lock);

@@ -233,8 +233,18 @@ ok( $node->poll_query_until('postgres', q{
 		 WHERE backend_type = 'widecol mover' AND datname = 'dropme'
 		   AND query = 'widecol mover: moving rows of public.slow'}),
 	'the mover is moving a table of database dropme');
+# a role that may not drop the database does not terminate the mover
+my $dropme_mover = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity
+	WHERE backend_type = 'widecol mover' AND datname = 'dropme'});
+$node->safe_psql('postgres', 'CREATE ROLE bob LOGIN CREATEDB');
+my ($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE dropme',
+	extra_params => [ '-U', 'bob' ]);
+like($err, qr/must be owner of database dropme/, 'DROP DATABASE by a non-owner fails');
+sleep(0.5);
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $dropme_mover"),
+	'1', 'and leaves the mover running');
 my $t0 = time();
-my ($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE dropme');
+($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE dropme');
 is($ret, 0, 'DROP DATABASE succeeds while the mover is in that database');
 cmp_ok(time() - $t0, '<', 4, 'without waiting for the move (the mover was terminated)');
 
