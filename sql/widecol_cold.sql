@@ -319,3 +319,22 @@ SELECT moved_rows >= 0 AS compacted FROM widecol.compact('ev');
 
 DROP TABLE ev, hv, audit, cz, big;
 DROP FUNCTION ev_audit();
+
+-- a superuser's widecol.compact runs the table's index expressions as the
+-- table's owner, in a security-restricted operation (as VACUUM does)
+CREATE ROLE regress_wc_owner;
+CREATE FUNCTION wc_who(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  RAISE NOTICE 'index expression runs as %', current_user;
+  RETURN $1;
+END $$;
+CREATE TABLE wc_owned (k int, v int) USING widecol WITH (partition_key = 'k');
+ALTER TABLE wc_owned OWNER TO regress_wc_owner;
+SET client_min_messages = warning;
+INSERT INTO wc_owned VALUES (1, 1);
+CREATE INDEX wc_owned_who ON wc_owned (wc_who(v));
+RESET client_min_messages;
+SELECT moved_rows FROM widecol.compact('wc_owned');
+DROP TABLE wc_owned;
+DROP FUNCTION wc_who(int);
+DROP ROLE regress_wc_owner;

@@ -397,6 +397,7 @@ typedef struct WcMoveResult
 	int64		compressed_bytes;
 } WcMoveResult;
 extern void WcMove(Relation rel, WcMoveResult *result);
+extern void WcMoveAsOwner(Relation rel, WcMoveResult *result);
 
 /* wc_sql.c */
 extern bool WcTableIsPublished(Relation rel);

@@ -61,6 +61,7 @@
 #include "storage/predicate.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/tuplesort.h"
@@ -390,4 +391,27 @@ WcMove(Relation rel, WcMoveResult *result)
 		index_close(ms.keyidx, AccessShareLock);
 	WcStorageClose(&ms.st);
 	MemoryContextDelete(ms.batchcxt);
+}
+
+/*
+ * WcMove as the table's owner in a security-restricted operation, as VACUUM
+ * and REINDEX run index expressions: the caller may be a superuser (the
+ * background mover, or a superuser calling widecol.compact) and the
+ * expressions are the owner's code.  An error undoes it with the
+ * transaction.
+ */
+void
+WcMoveAsOwner(Relation rel, WcMoveResult *result)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(rel->rd_rel->relowner,
+						   save_sec_context | SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+	WcMove(rel, result);
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 }

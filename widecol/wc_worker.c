@@ -608,23 +608,7 @@ wc_mover_table(WcMoverCandidate *cand)
 								wc_mover_current_table)));
 			else
 			{
-				Oid			save_userid;
-				int			save_sec_context;
-				int			save_nestlevel;
-
-				/*
-				 * Index expressions run as the table's owner, as in VACUUM:
-				 * the mover is a superuser.  An error undoes this with the
-				 * transaction.
-				 */
-				GetUserIdAndSecContext(&save_userid, &save_sec_context);
-				SetUserIdAndSecContext(rel->rd_rel->relowner,
-									   save_sec_context |
-									   SECURITY_RESTRICTED_OPERATION);
-				save_nestlevel = NewGUCNestLevel();
-				WcMove(rel, &res);
-				AtEOXact_GUC(false, save_nestlevel);
-				SetUserIdAndSecContext(save_userid, save_sec_context);
+				WcMoveAsOwner(rel, &res);
 				cand->moved = res.moved_rows;
 			}
 			table_close(rel, NoLock);
