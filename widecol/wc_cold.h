@@ -387,6 +387,9 @@ extern void WcIndexInserterAddRuns(WcIndexInserter *ins, ItemPointer blocktid,
 extern void WcIndexInserterAdd(WcIndexInserter *ins, HeapTuple tuple,
 							   ItemPointer tid);
 extern void WcIndexInserterEnd(WcIndexInserter *ins);
+extern Oid	WcStoreBlock(WcStorage *st, WcIndexInserter *ins, WcBlockBuilder *b,
+						 HeapTuple *rows, int nrows, uint16 flags,
+						 uint32 *raw_size, Size *stored_size);
 
 /* wc_mover.c */
 typedef struct WcMoveResult

@@ -182,35 +182,21 @@ wc_copy_check_source(const CopyStmt *stmt)
 						 "psql's \\copy command also works for anyone.")));
 }
 
-/* Flush callback of the block builder: store a block and index its rows */
+/* Flush callback of the block builder: store a block of loaded rows */
 static void
 wc_copy_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 			  ItemPointer srctids)
 {
 	WcCopyState *cs = (WcCopyState *) arg;
-	Oid			blockid = WcStorageNewBlockId(&cs->st);
-	bytea	   *payload = WcBuildPayloadForBlock(b, blockid);
-	WcBlockHeader *hdr = (WcBlockHeader *) VARDATA(payload);
-	ItemPointerData blocktid;
+	uint32		raw_size;
+	Size		stored_size;
 	int			i;
 
-	/* flags precede the CRC, which covers what follows it */
-	hdr->flags |= WC_BLOCK_LOADED;
-	WcStorageInsert(&cs->st, blockid, WC_SEQ_BLOCK, VARDATA(payload),
-					VARSIZE(payload) - VARHDRSZ, &blocktid);
-	WcIndexInserterAddRuns(cs->ins, &blocktid, rows,
-						   (WcRunEntry *) (VARDATA(payload) + sizeof(WcBlockHeader)),
-						   hdr->nruns);
+	WcStoreBlock(&cs->st, cs->ins, b, rows, nrows, WC_BLOCK_LOADED,
+				 &raw_size, &stored_size);
+	/* the builder is done with the rows it flushed */
 	for (i = 0; i < nrows; i++)
-	{
-		ItemPointerData cold;
-
-		WcTidMake(&cold, blockid, i);
-		WcIndexInserterAdd(cs->ins, rows[i], &cold);
-		/* the builder is done with the rows it flushed */
 		heap_freetuple(rows[i]);
-	}
-	pfree(payload);
 }
 
 /* Start sorting a batch by the table's keys */

@@ -548,3 +548,40 @@ WcIndexInserterEnd(WcIndexInserter *ins)
 	FreeExecutorState(ins->estate);
 	pfree(ins);
 }
+
+/*
+ * Store the block builder b has closed (rows[] in block order) under a
+ * fresh block id, header flags or'ed with flags, with its run entries in the
+ * key index and an entry per row with its cold TID in every other index.
+ * Returns the block id; *raw_size and *stored_size get the block's sizes.
+ */
+Oid
+WcStoreBlock(WcStorage *st, WcIndexInserter *ins, WcBlockBuilder *b,
+			 HeapTuple *rows, int nrows, uint16 flags, uint32 *raw_size,
+			 Size *stored_size)
+{
+	Oid			blockid = WcStorageNewBlockId(st);
+	bytea	   *payload = WcBuildPayloadForBlock(b, blockid);
+	WcBlockHeader *hdr = (WcBlockHeader *) VARDATA(payload);
+	ItemPointerData blocktid;
+	int			i;
+
+	/* flags precede the CRC, which covers what follows it */
+	hdr->flags |= flags;
+	WcStorageInsert(st, blockid, WC_SEQ_BLOCK, VARDATA(payload),
+					VARSIZE(payload) - VARHDRSZ, &blocktid);
+	WcIndexInserterAddRuns(ins, &blocktid, rows,
+						   (WcRunEntry *) (VARDATA(payload) + sizeof(WcBlockHeader)),
+						   hdr->nruns);
+	for (i = 0; i < nrows; i++)
+	{
+		ItemPointerData cold;
+
+		WcTidMake(&cold, blockid, i);
+		WcIndexInserterAdd(ins, rows[i], &cold);
+	}
+	*raw_size = hdr->raw_size;
+	*stored_size = VARSIZE(payload) - VARHDRSZ;
+	pfree(payload);
+	return blockid;
+}

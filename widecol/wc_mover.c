@@ -141,35 +141,24 @@ wc_write_redirects(Relation rel, WcRedirect *redirects, int n)
 	}
 }
 
-/* Flush callback of the block builder: store a block and index its rows */
+/* Flush callback of the block builder: store a block, remember the moves */
 static void
 wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 			   ItemPointer srctids)
 {
 	WcMoverState *ms = (WcMoverState *) arg;
-	Oid			blockid = WcStorageNewBlockId(&ms->st);
-	bytea	   *payload = WcBuildPayloadForBlock(b, blockid);
-	WcBlockHeader *hdr = (WcBlockHeader *) VARDATA(payload);
-	ItemPointerData blocktid;
+	uint32		raw_size;
+	Size		stored_size;
+	Oid			blockid = WcStoreBlock(&ms->st, ms->ins, b, rows, nrows, 0,
+									   &raw_size, &stored_size);
 	int			i;
 
-
-	WcStorageInsert(&ms->st, blockid, WC_SEQ_BLOCK, VARDATA(payload),
-					VARSIZE(payload) - VARHDRSZ, &blocktid);
-	WcIndexInserterAddRuns(ms->ins, &blocktid, rows,
-						   (WcRunEntry *) (VARDATA(payload) + sizeof(WcBlockHeader)),
-						   hdr->nruns);
 	ms->result->blocks_written++;
 	ms->result->moved_rows += nrows;
-	ms->result->raw_bytes += hdr->raw_size;
-	ms->result->compressed_bytes += VARSIZE(payload) - VARHDRSZ;
-
+	ms->result->raw_bytes += raw_size;
+	ms->result->compressed_bytes += stored_size;
 	for (i = 0; i < nrows; i++)
 	{
-		ItemPointerData cold;
-
-		WcTidMake(&cold, blockid, i);
-		WcIndexInserterAdd(ms->ins, rows[i], &cold);
 		if (ms->nredirects == ms->maxredirects)
 		{
 			ms->maxredirects *= 2;
@@ -177,10 +166,9 @@ wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 										  sizeof(WcRedirect) * ms->maxredirects);
 		}
 		ms->redirects[ms->nredirects].from = srctids[i];
-		ms->redirects[ms->nredirects].to = cold;
+		WcTidMake(&ms->redirects[ms->nredirects].to, blockid, i);
 		ms->nredirects++;
 	}
-	pfree(payload);
 }
 
 /* The tuplesort of candidates: key columns and TID, in that order */
