@@ -217,6 +217,92 @@ ALTER TABLE hv DROP COLUMN extra;
 SELECT moved_rows > 0 AS moved FROM widecol.compact('ev');
 :same;
 
+-- VACUUM FULL and CLUSTER after ADD COLUMN ... DEFAULT without a rewrite:
+-- the swap clears the columns' missing values, so blocks whose rows were
+-- written before a column was added are re-formed with its default filled
+-- in (rows moved after the first ADD COLUMN still lack the later ones);
+-- deleted and updated cold rows, a dropped column and tombstones too
+CREATE TABLE mv (user_id int, ts int, payload text, gone int, PRIMARY KEY (user_id, ts))
+  USING widecol WITH (autovacuum_enabled = false);
+CREATE TABLE mh (user_id int, ts int, payload text, gone int, PRIMARY KEY (user_id, ts))
+  WITH (autovacuum_enabled = false);
+CREATE INDEX mv_payload ON mv (payload);
+CREATE INDEX mh_payload ON mh (payload);
+INSERT INTO mv SELECT g % 20, g, 'p' || g, g FROM generate_series(1, 3000) g;
+INSERT INTO mh SELECT * FROM mv;
+ALTER TABLE mv ADD COLUMN early text DEFAULT 'early';
+ALTER TABLE mh ADD COLUMN early text DEFAULT 'early';
+SELECT moved_rows FROM widecol.compact('mv');
+INSERT INTO mv SELECT g % 20, g, 'p' || g, g, 'late' FROM generate_series(3001, 4000) g;
+INSERT INTO mh SELECT g % 20, g, 'p' || g, g, 'late' FROM generate_series(3001, 4000) g;
+SELECT moved_rows FROM widecol.compact('mv');
+DELETE FROM mv WHERE ts % 97 = 0;
+DELETE FROM mh WHERE ts % 97 = 0;
+UPDATE mv SET payload = 'changed' WHERE ts % 89 = 0;
+UPDATE mh SET payload = 'changed' WHERE ts % 89 = 0;
+ALTER TABLE mv DROP COLUMN gone;
+ALTER TABLE mh DROP COLUMN gone;
+ALTER TABLE mv ADD COLUMN tag text DEFAULT 'x', ADD COLUMN score int DEFAULT 42;
+ALTER TABLE mh ADD COLUMN tag text DEFAULT 'x', ADD COLUMN score int DEFAULT 42;
+\set msame 'SELECT (SELECT count(*) FROM (SELECT * FROM mv EXCEPT ALL SELECT * FROM mh) a) AS only_widecol, (SELECT count(*) FROM (SELECT * FROM mh EXCEPT ALL SELECT * FROM mv) b) AS only_heap, (SELECT count(*) FROM mv) AS widecol_rows'
+\set mdefaults 'SELECT early, tag, score, count(*) FROM mv GROUP BY 1, 2, 3 UNION ALL SELECT ''heap: '' || early, tag, score, count(*) FROM mh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3'
+\set mcold 'SELECT count(*) FILTER (WHERE (ctid::text::point)[1] > 291) AS cold, count(*) FILTER (WHERE (ctid::text::point)[1] <= 291) AS delta FROM mv'
+:msame;
+:mcold;
+SELECT last_compaction AS compacted_at FROM widecol.tables WHERE relid = 'mv'::regclass \gset
+VACUUM FULL mv;
+VACUUM FULL mh;
+:msame;
+:mdefaults;
+:mcold;
+SELECT last_compaction = :'compacted_at' AS write_time_kept FROM widecol.tables WHERE relid = 'mv'::regclass;
+SELECT "check", ok FROM widecol.verify('mv') ORDER BY 1;
+
+-- CLUSTER on a user index, with a new int column
+ALTER TABLE mv ADD COLUMN rank int DEFAULT 5;
+ALTER TABLE mh ADD COLUMN rank int DEFAULT 5;
+CLUSTER mv USING mv_payload;
+CLUSTER mh USING mh_payload;
+:msame;
+SELECT rank, count(*) FROM mv GROUP BY 1 UNION ALL SELECT -rank, count(*) FROM mh GROUP BY 1 ORDER BY 1;
+:mcold;
+SET enable_seqscan = off;
+SELECT (SELECT count(*) || '/' || sum(score + rank) FROM mv WHERE payload = 'changed') AS widecol,
+       (SELECT count(*) || '/' || sum(score + rank) FROM mh WHERE payload = 'changed') AS heap;
+SELECT user_id, ts, payload, early, tag, score, rank FROM mv WHERE user_id = 3 ORDER BY ts DESC LIMIT 3;
+SELECT user_id, ts, payload, early, tag, score, rank FROM mh WHERE user_id = 3 ORDER BY ts DESC LIMIT 3;
+SELECT user_id, ts, payload, early, tag, score, rank FROM mv WHERE user_id = 4 ORDER BY ts LIMIT 2;
+SELECT user_id, ts, payload, early, tag, score, rank FROM mh WHERE user_id = 4 ORDER BY ts LIMIT 2;
+RESET enable_seqscan;
+SELECT "check", ok FROM widecol.verify('mv') ORDER BY 1;
+
+-- re-formed rows take DML; a rewriting ALTER TABLE (SET UNLOGGED) re-forms
+-- rows through the executor, and the rows go back to the delta
+DELETE FROM mv WHERE ts % 7 = 0;
+DELETE FROM mh WHERE ts % 7 = 0;
+UPDATE mv SET tag = 'y' WHERE ts % 11 = 0;
+UPDATE mh SET tag = 'y' WHERE ts % 11 = 0;
+:msame;
+ALTER TABLE mv ADD COLUMN note text DEFAULT 'n';
+ALTER TABLE mh ADD COLUMN note text DEFAULT 'n';
+ALTER TABLE mv SET UNLOGGED;
+ALTER TABLE mh SET UNLOGGED;
+:msame;
+SELECT note, count(*) FROM mv GROUP BY 1 UNION ALL SELECT 'heap: ' || note, count(*) FROM mh GROUP BY 1 ORDER BY 1;
+:mcold;
+
+-- a default that makes a cold row too large: VACUUM FULL fails, and the
+-- rows keep reading it
+SELECT moved_rows FROM widecol.compact('mv');
+ALTER TABLE mv ADD COLUMN wide text DEFAULT repeat('w', 4000);
+ALTER TABLE mh ADD COLUMN wide text DEFAULT repeat('w', 4000);
+VACUUM FULL mv;
+\echo :LAST_ERROR_SQLSTATE
+:msame;
+SELECT count(*) FILTER (WHERE length(wide) = 4000) AS wide_rows FROM mv;
+SELECT "check", ok FROM widecol.verify('mv') ORDER BY 1;
+DROP TABLE mv, mh;
+
 -- WHERE CURRENT OF on cold rows
 BEGIN;
 DECLARE cur CURSOR FOR SELECT * FROM ev WHERE user_id = 22 ORDER BY ts FOR UPDATE;

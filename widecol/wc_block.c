@@ -68,6 +68,7 @@ struct WcBlockBuilder
 	int			level;
 	WcBlockFlushFn flush;
 	void	   *arg;
+	TimestampTz written_at;		/* stamp of its blocks; 0: the current time */
 
 	/* rows of the open block */
 	HeapTuple	rows[WC_MAX_BLOCK_ROWS];
@@ -184,6 +185,16 @@ WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd, int level,
 	return b;
 }
 
+/*
+ * Stamp the blocks b writes with written_at instead of the current time
+ * (VACUUM FULL re-forming a block keeps the time it was written).
+ */
+void
+WcBuilderSetWrittenAt(WcBlockBuilder *b, TimestampTz written_at)
+{
+	b->written_at = written_at;
+}
+
 /* Size of the directory of a format 3 block with nruns runs */
 static Size
 wc_dir_size(int nruns)
@@ -247,7 +258,7 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 	hdr->natts = RelationGetDescr(b->rel)->natts;
 	hdr->raw_size = b->image.len;
 	hdr->comp_size = b->frame.len;
-	hdr->written_at = GetCurrentTimestamp();
+	hdr->written_at = b->written_at != 0 ? b->written_at : GetCurrentTimestamp();
 	for (i = 0; i < nrows; i++)
 	{
 		if (i == 0 || b->newrun[i])

@@ -278,6 +278,7 @@ extern void WcPaxDecode(Relation rel, Oid blockid, const char *img, Size len,
 /* wc_block.c */
 extern WcBlockBuilder *WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd,
 									  int level, WcBlockFlushFn flush, void *arg);
+extern void WcBuilderSetWrittenAt(WcBlockBuilder *b, TimestampTz written_at);
 extern void WcBuilderAdd(WcBlockBuilder *b, HeapTuple tuple, ItemPointer srctid);
 extern void WcBuilderFinish(WcBlockBuilder *b);
 extern bytea *WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid);

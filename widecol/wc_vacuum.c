@@ -34,6 +34,22 @@
  * (raw rewrites bypass it); core swaps the TOAST relation by content and
  * rebuilds the table's indexes through our index build.
  *
+ * Missing values: after the swap core clears the missing values of
+ * columns added with a default and no rewrite (RelationClearMissing), so a
+ * row image with fewer attributes would then read NULL for them.  While
+ * such a column exists, every block is decoded, and a block with a row too
+ * short for it is re-formed instead of copied: its rows, less those whose
+ * DELETE/UPDATE tombstone committed before OldestXmin, are deformed with
+ * the old descriptor (which fills in the missing values), formed again
+ * (dropped columns NULL) and written in their order by the block builder
+ * into blocks with new ids, each with the old block tuple's visibility;
+ * their tombstones, re-keyed to the rows' new TIDs, follow them.  The
+ * other tombstones are then copied by a second pass that skips the
+ * re-formed blocks.  Cold TIDs of re-formed rows change, which is safe
+ * because core rebuilds every index after the swap and heap's rewrite has
+ * already cut delta update chains that pointed at cold TIDs.  A row that
+ * no longer fits a cold row (WC_MAX_COLD_ROW) fails the command (54000).
+ *
  * Locking: VACUUM holds ShareUpdateExclusiveLock (core), index cleanup
  * opens indexes with RowExclusiveLock; VACUUM FULL and CLUSTER hold
  * AccessExclusiveLock on the table and its TOAST relation (core).
@@ -55,10 +71,12 @@
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "commands/vacuum.h"
+#include "executor/tuptable.h"
 #include "storage/bufmgr.h"
 #include "storage/procarray.h"
 #include "access/multixact.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -94,6 +112,36 @@ typedef struct WcBlockAt
 	ItemPointerData tid;		/* hash key: its physical TID */
 	bool		dead;
 } WcBlockAt;
+
+/*
+ * State of the cold half of VACUUM FULL / CLUSTER: the rewrite of the
+ * TOAST relation, and while a block is re-formed, where its rows went
+ */
+typedef struct WcRewrite
+{
+	Relation	OldHeap;
+	WcStorage	oldst;			/* old TOAST relation and its indexes */
+	Relation	newtoast;
+	Oid			newtoastidx;	/* its valid index */
+	RewriteState rw;
+	TransactionId OldestXmin;
+	double	   *tups_vacuumed;
+	double		live;			/* live cold rows written */
+
+	/* re-forming blocks (only when maxmissing > 0) */
+	AttrNumber	maxmissing;		/* highest attnum with a missing value */
+	HTAB	   *reformed;		/* ids of the re-formed old blocks */
+	WcKeyInfo  *keys;
+	bool		zstd;
+	int			level;
+	Datum	   *values;			/* deformed row */
+	bool	   *isnull;
+	MemoryContext blockcxt;		/* reset after each re-formed block */
+	HeapTuple	oldblock;		/* block tuple being re-formed */
+	uint16		oldflags;		/* its header flags */
+	int			kept;			/* rows written for it */
+	ItemPointerData newtid[WC_MAX_BLOCK_ROWS];	/* its rows' new TIDs */
+} WcRewrite;
 
 /* Bulk-delete state of one index */
 typedef struct WcReapState
@@ -308,19 +356,315 @@ wc_relation_vacuum(Relation rel, struct VacuumParams *params,
 	hash_destroy(c.blocktids);
 }
 
+/* Highest attnum of desc whose attribute has a missing value, or 0 */
+static AttrNumber
+wc_max_missing(TupleDesc desc)
+{
+	AttrNumber	max = 0;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->atthasmissing && !att->attisdropped)
+			max = att->attnum;
+	}
+	return max;
+}
+
+/*
+ * Copy tup (a widecol tuple of the old TOAST relation, buf pinned) into
+ * the new one unless it is DEAD; returns its HeapTupleSatisfiesVacuum
+ * result.
+ */
+static HTSV_Result
+wc_rewrite_copy(WcRewrite *rs, HeapTuple tup, Buffer buf)
+{
+	HTSV_Result res;
+	HeapTuple	copy;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	res = HeapTupleSatisfiesVacuum(tup, rs->OldestXmin, buf);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (res == HEAPTUPLE_DEAD)
+	{
+		rewrite_heap_dead_tuple(rs->rw, tup);
+		*rs->tups_vacuumed += 1;
+		return res;
+	}
+	copy = heap_copytuple(tup);
+	rewrite_heap_tuple(rs->rw, tup, copy);
+	heap_freetuple(copy);
+	return res;
+}
+
+/* Is id a chunk_id of the new TOAST relation (tuples it has indexed)? */
+static bool
+wc_new_chunk_id_used(WcRewrite *rs, Oid id)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		used;
+
+	ScanKeyInit(&key, (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(id));
+	scan = systable_beginscan(rs->newtoast, rs->newtoastidx, true,
+							  SnapshotAny, 1, &key);
+	used = systable_getnext(scan) != NULL;
+	systable_endscan(scan);
+	return used;
+}
+
+/*
+ * A block id for a re-formed block: unused in the old TOAST relation (so
+ * no copied tuple has it) and among the TOAST values heap's copy of the
+ * delta saved into the new one, as toast_save_datum() checks both.
+ */
+static Oid
+wc_rewrite_block_id(WcRewrite *rs)
+{
+	Oid			id;
+
+	do
+		id = WcStorageNewBlockId(&rs->oldst);
+	while (wc_new_chunk_id_used(rs, id));
+	return id;
+}
+
+/*
+ * Flush callback of the builder re-forming a block: write the new block
+ * tuple with the old block tuple's visibility and note where each row
+ * (srctids: its old cold TID) went.
+ */
+static void
+wc_reform_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
+				ItemPointer srctids)
+{
+	WcRewrite  *rs = (WcRewrite *) arg;
+	Oid			blockid = wc_rewrite_block_id(rs);
+	bytea	   *payload = WcBuildPayloadForBlock(b, blockid);
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	HeapTuple	newtup;
+	int			i;
+
+	/* flags precede the CRC: a COPY-loaded block stays one */
+	((WcBlockHeader *) VARDATA(payload))->flags |= rs->oldflags & WC_BLOCK_LOADED;
+	values[0] = ObjectIdGetDatum(blockid);
+	values[1] = Int32GetDatum(WC_SEQ_BLOCK);
+	values[2] = PointerGetDatum(payload);
+	newtup = heap_form_tuple(RelationGetDescr(rs->newtoast), values, nulls);
+	rewrite_heap_tuple(rs->rw, rs->oldblock, newtup);
+	heap_freetuple(newtup);
+	pfree(payload);
+	for (i = 0; i < nrows; i++)
+		WcTidMake(&rs->newtid[WcTidRow(&srctids[i])], blockid, i);
+	rs->kept += nrows;
+}
+
+/*
+ * Row r of a tombstone or lock tombstone with chunk_seq seq, and whether
+ * it is a DELETE/UPDATE tombstone
+ */
+static int
+wc_tomb_row(int32 seq, bool *is_tomb)
+{
+	*is_tomb = seq >= WC_SEQ_TOMB_LAST;
+	return *is_tomb ? -seq - 3 : -seq - 294;
+}
+
+/*
+ * The tombstones of block blockid in the old TOAST relation: DEAD ones
+ * are left behind; rows whose DELETE/UPDATE tombstone committed before
+ * OldestXmin get WC_ROW_DEAD in state[]; copies of the others are
+ * returned in *tombs (in blockcxt) for the caller to carry over.
+ */
+static int
+wc_reform_tombs(WcRewrite *rs, Oid blockid, uint8 *state, HeapTuple **tombs)
+{
+	ScanKeyData keys[3];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	int			n = 0;
+	int			max = 8;
+
+	*tombs = palloc(sizeof(HeapTuple) * max);
+	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(blockid));
+	ScanKeyInit(&keys[1], (AttrNumber) 2, BTGreaterEqualStrategyNumber,
+				F_INT4GE, Int32GetDatum(WC_SEQ_LOCK_LAST));
+	ScanKeyInit(&keys[2], (AttrNumber) 2, BTLessEqualStrategyNumber,
+				F_INT4LE, Int32GetDatum(WC_SEQ_TOMB_FIRST));
+	scan = systable_beginscan(rs->oldst.toastrel,
+							  RelationGetRelid(rs->oldst.toastidxs[rs->oldst.validIndex]),
+							  true, SnapshotAny, 3, keys);
+	while ((tup = systable_getnext(scan)) != NULL)
+	{
+		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
+		HTSV_Result res;
+		Oid			chunk_id;
+		int32		seq;
+		bool		is_tomb;
+		int			row;
+
+		WcStorageGetChunk(tup, RelationGetDescr(rs->oldst.toastrel), &chunk_id,
+						  &seq, NULL, NULL);
+		row = wc_tomb_row(seq, &is_tomb);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		res = HeapTupleSatisfiesVacuum(tup, rs->OldestXmin, buf);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		if (res == HEAPTUPLE_DEAD)
+		{
+			rewrite_heap_dead_tuple(rs->rw, tup);
+			*rs->tups_vacuumed += 1;
+			continue;
+		}
+		if (is_tomb && res == HEAPTUPLE_LIVE &&
+			TransactionIdPrecedes(HeapTupleHeaderGetXmin(tup->t_data), rs->OldestXmin))
+			state[row] = WC_ROW_DEAD;
+		if (n == max)
+		{
+			max *= 2;
+			*tombs = repalloc(*tombs, sizeof(HeapTuple) * max);
+		}
+		(*tombs)[n++] = heap_copytuple(tup);
+	}
+	systable_endscan(scan);
+	return n;
+}
+
+/*
+ * Row of the old descriptor re-formed with every attribute: deforming
+ * fills in the missing values of columns added after the row was written
+ * (which finish_heap_swap clears from the catalog); dropped columns
+ * become NULL, as in heap's rewrite.
+ */
+static HeapTuple
+wc_reform_row(WcRewrite *rs, HeapTuple row)
+{
+	TupleDesc	desc = RelationGetDescr(rs->OldHeap);
+	HeapTuple	tup;
+	int			i;
+
+	heap_deform_tuple(row, desc, rs->values, rs->isnull);
+	for (i = 0; i < desc->natts; i++)
+		if (TupleDescAttr(desc, i)->attisdropped)
+			rs->isnull[i] = true;
+	tup = heap_form_tuple(desc, rs->values, rs->isnull);
+	if (tup->t_len > WC_MAX_COLD_ROW)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cannot rewrite a cold row of widecol table \"%s\"",
+						RelationGetRelationName(rs->OldHeap)),
+				 errdetail("Filled in with the default values of columns added later, the row takes %u bytes; cold rows are limited to %d bytes.",
+						   tup->t_len, WC_MAX_COLD_ROW)));
+	return tup;
+}
+
+/*
+ * If a row of the block tuple tup (not DEAD: res; its buffer pinned;
+ * payload data, len) has fewer attributes than a column with a missing
+ * value needs, write the block's live rows re-formed into new blocks,
+ * carry its tombstones over to the rows' new TIDs, and return true; else
+ * return false (the caller copies the block as it is).
+ */
+static bool
+wc_reform_block(WcRewrite *rs, HeapTuple tup, HTSV_Result res, Oid blockid,
+				const char *data, Size len)
+{
+	MemoryContext old = MemoryContextSwitchTo(rs->blockcxt);
+	WcDecodedBlock *blk;
+	WcBlockSummary sum;
+	uint8		state[WC_MAX_BLOCK_ROWS];
+	HeapTuple  *tombs;
+	int			ntombs;
+	WcBlockBuilder *b;
+	int			i;
+
+	blk = WcBlockDecode(rs->OldHeap, blockid, data, len, NULL, rs->blockcxt);
+	for (i = 0; i < blk->nrows; i++)
+		if (HeapTupleHeaderGetNatts(blk->rows[i].t_data) < rs->maxmissing)
+			break;
+	if (i == blk->nrows)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rs->blockcxt);
+		return false;
+	}
+
+	WcBlockSummarize(rs->OldHeap, blockid, data, len, &sum);
+	memset(state, WC_ROW_LIVE, sizeof(state));
+	ntombs = wc_reform_tombs(rs, blockid, state, &tombs);
+
+	/* the live rows in their order (key order), so runs stay disjoint */
+	rs->oldblock = tup;
+	rs->oldflags = sum.flags;
+	rs->kept = 0;
+	for (i = 0; i < WC_MAX_BLOCK_ROWS; i++)
+		ItemPointerSetInvalid(&rs->newtid[i]);
+	b = WcBuilderBegin(rs->OldHeap, rs->keys, rs->zstd, rs->level,
+					   wc_reform_flush, rs);
+	WcBuilderSetWrittenAt(b, blk->written_at);
+	for (i = 0; i < blk->nrows; i++)
+	{
+		if (state[i] == WC_ROW_DEAD)
+		{
+			*rs->tups_vacuumed += 1;
+			continue;
+		}
+		WcBuilderAdd(b, wc_reform_row(rs, &blk->rows[i]), &blk->rows[i].t_self);
+	}
+	WcBuilderFinish(b);
+	if (res == HEAPTUPLE_LIVE)
+		rs->live += rs->kept;
+
+	/* tombstones follow their rows; those of dropped rows go */
+	for (i = 0; i < ntombs; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		bool		replace[3] = {true, true, false};
+		Oid			chunk_id;
+		int32		seq;
+		bool		is_tomb;
+		int			row;
+		HeapTuple	newtup;
+
+		WcStorageGetChunk(tombs[i], RelationGetDescr(rs->oldst.toastrel),
+						  &chunk_id, &seq, NULL, NULL);
+		row = wc_tomb_row(seq, &is_tomb);
+		if (row >= blk->nrows || !ItemPointerIsValid(&rs->newtid[row]))
+		{
+			*rs->tups_vacuumed += 1;
+			continue;
+		}
+		values[0] = ObjectIdGetDatum(WcTidBlock(&rs->newtid[row]));
+		values[1] = Int32GetDatum(is_tomb ? WC_SEQ_TOMB(WcTidRow(&rs->newtid[row])) :
+								  WC_SEQ_LOCK(WcTidRow(&rs->newtid[row])));
+		newtup = heap_modify_tuple(tombs[i], RelationGetDescr(rs->newtoast),
+								   values, nulls, replace);
+		rewrite_heap_tuple(rs->rw, tombs[i], newtup);
+	}
+
+	hash_search(rs->reformed, &blockid, HASH_ENTER, NULL);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(rs->blockcxt);
+	return true;
+}
+
 /*
  * Copy the widecol tuples of OldHeap's TOAST relation that are not DEAD
  * into NewHeap's, keeping their visibility (rewrite module) and block ids.
- * Returns the live cold rows.
+ * Blocks with rows that lack a column whose missing value the swap will
+ * clear are re-formed instead (file header).  Returns the live cold rows.
  */
 static double
 wc_copy_cold(Relation OldHeap, Relation NewHeap, TransactionId OldestXmin,
 			 TransactionId FreezeXid, MultiXactId MultiXactCutoff,
 			 double *tups_vacuumed)
 {
-	Relation	oldtoast = table_open(OldHeap->rd_rel->reltoastrelid, AccessExclusiveLock);
-	Relation	newtoast = table_open(NewHeap->rd_rel->reltoastrelid, AccessExclusiveLock);
-	RewriteState rw;
+	WcRewrite	rs;
 	TableScanDesc scan;
 	HeapTuple	tup;
 	Buffer		buf;
@@ -328,49 +672,96 @@ wc_copy_cold(Relation OldHeap, Relation NewHeap, TransactionId OldestXmin,
 	int32		seq;
 	const char *data;
 	Size		len;
-	double		live = 0;
 	Oid			newidx;
 	ReindexParams params = {0};
 
-	rw = begin_heap_rewrite(oldtoast, newtoast, OldestXmin, FreezeXid,
-							MultiXactCutoff);
-	scan = WcToastScanBegin(oldtoast);
+	memset(&rs, 0, sizeof(rs));
+	rs.OldHeap = OldHeap;
+	rs.OldestXmin = OldestXmin;
+	rs.tups_vacuumed = tups_vacuumed;
+	rs.maxmissing = wc_max_missing(RelationGetDescr(OldHeap));
+	WcStorageOpen(&rs.oldst, OldHeap, AccessExclusiveLock);
+	rs.newtoast = table_open(NewHeap->rd_rel->reltoastrelid, AccessExclusiveLock);
+	newidx = toast_get_valid_index(RelationGetRelid(rs.newtoast), AccessExclusiveLock);
+	rs.rw = begin_heap_rewrite(rs.oldst.toastrel, rs.newtoast, OldestXmin,
+							   FreezeXid, MultiXactCutoff);
+	if (rs.maxmissing > 0)
+	{
+		WcKeys		opts;
+		HASHCTL		ctl;
+		int			natts = RelationGetDescr(OldHeap)->natts;
+
+		rs.newtoastidx = newidx;
+		rs.keys = WcKeyInfoBuild(OldHeap);
+		WcReadStoredKeys(RelationGetRelid(OldHeap), &opts);
+		WcKeysCompression(&opts, &rs.zstd, &rs.level);
+		rs.values = palloc(sizeof(Datum) * natts);
+		rs.isnull = palloc(sizeof(bool) * natts);
+		rs.blockcxt = AllocSetContextCreate(CurrentMemoryContext,
+											"widecol re-formed block",
+											ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(Oid);
+		ctl.hcxt = CurrentMemoryContext;
+		rs.reformed = hash_create("widecol re-formed blocks", 256, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	/*
+	 * Block tuples, and with missing values blocks only: a re-formed
+	 * block's tombstones move with its rows, so the others are copied in a
+	 * second pass that knows which blocks were re-formed.
+	 */
+	scan = WcToastScanBegin(rs.oldst.toastrel);
 	while (WcToastScanNext(scan, &tup, &buf, &chunk_id, &seq, &data, &len))
 	{
 		HTSV_Result res;
-		HeapTuple	copy;
 
 		if (seq >= 0)
 			continue;			/* real TOAST chunks: heap's copy re-toasts */
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		res = HeapTupleSatisfiesVacuum(tup, OldestXmin, buf);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		if (res == HEAPTUPLE_DEAD)
-		{
-			rewrite_heap_dead_tuple(rw, tup);
-			*tups_vacuumed += 1;
+		if (rs.maxmissing > 0 && seq != WC_SEQ_BLOCK)
 			continue;
+		if (seq == WC_SEQ_BLOCK && rs.maxmissing > 0 && data != NULL)
+		{
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			res = HeapTupleSatisfiesVacuum(tup, OldestXmin, buf);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+			if (res != HEAPTUPLE_DEAD &&
+				wc_reform_block(&rs, tup, res, chunk_id, data, len))
+				continue;
 		}
+		res = wc_rewrite_copy(&rs, tup, buf);
 		if (seq == WC_SEQ_BLOCK && res == HEAPTUPLE_LIVE && data != NULL)
 		{
 			WcBlockSummary sum;
 
 			WcBlockSummarize(OldHeap, chunk_id, data, len, &sum);
-			live += sum.nrows;
+			rs.live += sum.nrows;
 		}
-		copy = heap_copytuple(tup);
-		rewrite_heap_tuple(rw, tup, copy);
-		heap_freetuple(copy);
 	}
 	heap_endscan(scan);
-	end_heap_rewrite(rw);
 
-	newidx = toast_get_valid_index(RelationGetRelid(newtoast), AccessExclusiveLock);
-	reindex_index(newidx, false, newtoast->rd_rel->relpersistence, &params);
+	if (rs.maxmissing > 0)
+	{
+		scan = WcToastScanBegin(rs.oldst.toastrel);
+		while (WcToastScanNext(scan, &tup, &buf, &chunk_id, &seq, NULL, NULL))
+		{
+			if (seq >= 0 || seq == WC_SEQ_BLOCK ||
+				hash_search(rs.reformed, &chunk_id, HASH_FIND, NULL) != NULL)
+				continue;
+			wc_rewrite_copy(&rs, tup, buf);
+		}
+		heap_endscan(scan);
+		hash_destroy(rs.reformed);
+		MemoryContextDelete(rs.blockcxt);
+	}
+	end_heap_rewrite(rs.rw);
 
-	table_close(newtoast, NoLock);
-	table_close(oldtoast, NoLock);
-	return live;
+	reindex_index(newidx, false, rs.newtoast->rd_rel->relpersistence, &params);
+
+	table_close(rs.newtoast, NoLock);
+	WcStorageClose(&rs.oldst);
+	return rs.live;
 }
 
 /* VACUUM FULL / CLUSTER: heap copies the delta, then the cold tuples */
