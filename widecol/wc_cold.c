@@ -525,8 +525,8 @@ wc_tomb_scan_next(WcStorage *st, SysScanDesc scan, HeapTuple *tup,
 }
 
 /*
- * Mark in hidden[] (WC_MAX_BLOCK_ROWS entries, zeroed by the caller) the
- * rows of blockid whose DELETE/UPDATE tombstone snapshot sees.
+ * Set hidden[] (WC_MAX_BLOCK_ROWS entries) to the rows of blockid whose
+ * DELETE/UPDATE tombstone snapshot sees.
  */
 void
 WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot, bool *hidden)
@@ -537,6 +537,8 @@ WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot, bool *hidden)
 	Buffer		buf;
 	int			row;
 
+	/* callers reuse the array from block to block */
+	memset(hidden, 0, sizeof(bool) * WC_MAX_BLOCK_ROWS);
 	if (snapshot->snapshot_type == SNAPSHOT_ANY)
 		return;
 	scan = wc_tomb_scan_begin(st, blockid, keys);
