@@ -3,8 +3,8 @@
 -- inserts) runs on a heap table and a widecol table, with compactions and
 -- VACUUMs of the widecol table in between; the answers are compared after
 -- every stretch, by full comparison and through key-range scans.
-CREATE EXTENSION IF NOT EXISTS widecol;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS widecol;
 CREATE TABLE hp (id int, user_id int, ts int, v text);
 CREATE TABLE wc (id int, user_id int, ts int, v text)
   USING widecol WITH (partition_key = 'user_id', sort_key = 'ts');
