@@ -120,6 +120,9 @@ WcKeyInfoBuild(Relation rel)
 	ki->npk = list_length(keys.partition_key);
 	ki->attnums = palloc0(sizeof(AttrNumber) * Max(ki->nkeys, 1));
 	ki->ssup = palloc0(sizeof(SortSupportData) * Max(ki->nkeys, 1));
+	ki->sortops = palloc0(sizeof(Oid) * Max(ki->nkeys, 1));
+	ki->collations = palloc0(sizeof(Oid) * Max(ki->nkeys, 1));
+	ki->nullsfirst = palloc0(sizeof(bool) * Max(ki->nkeys, 1));
 	foreach(lc, names)
 	{
 		AttrNumber	attnum = get_attnum(RelationGetRelid(rel), lfirst(lc));
@@ -135,6 +138,8 @@ WcKeyInfoBuild(Relation rel)
 			elog(ERROR, "no ordering operator for key column \"%s\"",
 				 NameStr(att->attname));
 		ki->attnums[i] = attnum;
+		ki->sortops[i] = tce->lt_opr;
+		ki->collations[i] = att->attcollation;
 		ki->ssup[i].ssup_cxt = CurrentMemoryContext;
 		ki->ssup[i].ssup_collation = att->attcollation;
 		ki->ssup[i].ssup_nulls_first = false;

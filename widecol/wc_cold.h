@@ -209,6 +209,9 @@ typedef struct WcKeyInfo
 	int			npk;			/* leading partition key columns */
 	AttrNumber *attnums;
 	SortSupportData *ssup;
+	Oid		   *sortops;		/* the "<" of each column (for tuplesorts) */
+	Oid		   *collations;
+	bool	   *nullsfirst;		/* all false: NULLS LAST */
 } WcKeyInfo;
 
 /* A decoded block: every row as a heap tuple with patched header */

@@ -66,7 +66,6 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/tuplesort.h"
-#include "utils/typcache.h"
 
 #include "widecol.h"
 #include "wc_cold.h"
@@ -203,23 +202,9 @@ wc_copy_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 static void
 wc_copy_begin_batch(WcCopyState *cs)
 {
-	int			n = cs->keys->nkeys;
-	Oid		   *ops = palloc(sizeof(Oid) * Max(n, 1));
-	Oid		   *colls = palloc(sizeof(Oid) * Max(n, 1));
-	bool	   *nullsfirst = palloc0(sizeof(bool) * Max(n, 1));
-	int			i;
-
-	/* the order of WcKeyInfoBuild: default "<", column collation, NULLS LAST */
-	for (i = 0; i < n; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(cs->rel),
-											  cs->keys->attnums[i] - 1);
-
-		ops[i] = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr;
-		colls[i] = att->attcollation;
-	}
-	cs->sort = tuplesort_begin_heap(RelationGetDescr(cs->rel), n,
-									cs->keys->attnums, ops, colls, nullsfirst,
+	cs->sort = tuplesort_begin_heap(RelationGetDescr(cs->rel), cs->keys->nkeys,
+									cs->keys->attnums, cs->keys->sortops,
+									cs->keys->collations, cs->keys->nullsfirst,
 									maintenance_work_mem, NULL, TUPLESORT_NONE);
 	cs->batch_bytes = 0;
 }

@@ -65,7 +65,6 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/tuplesort.h"
-#include "utils/typcache.h"
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
 
@@ -194,8 +193,8 @@ wc_mover_sort_begin(WcMoverState *ms)
 			TupleDescInitEntry(sortdesc, i + 1, NameStr(att->attname),
 							   att->atttypid, att->atttypmod, 0);
 			TupleDescInitEntryCollation(sortdesc, i + 1, att->attcollation);
-			ops[i] = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr;
-			colls[i] = att->attcollation;
+			ops[i] = ms->keys->sortops[i];
+			colls[i] = ms->keys->collations[i];
 		}
 		else
 		{

@@ -251,19 +251,27 @@ wc_mover_forget(List *keep_dbs, Oid dboid, List *keep_relids)
 
 /* ---------------------------------------------------------------- launcher */
 
+/* Fill in a database-connected widecol background worker running function */
+static void
+wc_mover_worker_init(BackgroundWorker *worker, const char *function,
+					 int restart_time)
+{
+	memset(worker, 0, sizeof(BackgroundWorker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = restart_time;
+	strlcpy(worker->bgw_library_name, "widecol", BGW_MAXLEN);
+	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
+}
+
 /* Register the launcher; called from _PG_init when preloading */
 static void
 wc_mover_register_launcher(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = WC_LAUNCHER_RESTART;
-	strlcpy(worker.bgw_library_name, "widecol", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "WcMoverLauncherMain", BGW_MAXLEN);
+	wc_mover_worker_init(&worker, "WcMoverLauncherMain", WC_LAUNCHER_RESTART);
 	strlcpy(worker.bgw_name, "widecol mover launcher", BGW_MAXLEN);
 	strlcpy(worker.bgw_type, "widecol mover launcher", BGW_MAXLEN);
 	RegisterBackgroundWorker(&worker);
@@ -306,13 +314,7 @@ wc_mover_start_worker(Oid dboid)
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "widecol", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "WcMoverMain", BGW_MAXLEN);
+	wc_mover_worker_init(&worker, "WcMoverMain", BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "widecol mover for database %u",
 			 dboid);
 	strlcpy(worker.bgw_type, "widecol mover", BGW_MAXLEN);
