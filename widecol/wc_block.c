@@ -52,7 +52,9 @@
 
 #include "access/htup_details.h"
 #include "port/pg_crc32c.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
@@ -147,6 +149,71 @@ WcKeyInfoBuild(Relation rel)
 		i++;
 	}
 	return ki;
+}
+
+/* A table's WcKeyInfo kept across statements (WcKeyInfoCached) */
+typedef struct WcKeyInfoEntry
+{
+	Oid			relid;			/* hash key */
+	uint64		generation;		/* of the WcKeyIndexInfo it was built under */
+	MemoryContext cxt;
+	WcKeyInfo  *ki;
+} WcKeyInfoEntry;
+
+static HTAB *wc_keyinfo_cache = NULL;
+
+/*
+ * WcKeyInfoBuild(rel), built once per relcache entry of rel: an entry is
+ * rebuilt when rel's key information (rd_amcache, flushed by every
+ * relcache invalidation) was rebuilt since.  Callers must not change it.  A
+ * replaced entry's memory goes to the current transaction, which frees it
+ * when it ends, because a scan of this statement may still use it.
+ */
+WcKeyInfo *
+WcKeyInfoCached(Relation rel)
+{
+	uint64		generation = WcGetKeyIndexInfo(rel)->generation;
+	Oid			relid = RelationGetRelid(rel);
+	WcKeyInfoEntry *entry;
+	MemoryContext old;
+	bool		found;
+
+	if (wc_keyinfo_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(WcKeyInfoEntry);
+		ctl.hcxt = CacheMemoryContext;
+		wc_keyinfo_cache = hash_create("widecol key info", 16, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(wc_keyinfo_cache, &relid, HASH_ENTER, &found);
+	if (found && entry->generation == generation)
+		return entry->ki;
+	if (found)
+		MemoryContextSetParent(entry->cxt, TopTransactionContext);
+	entry->cxt = NULL;
+	entry->ki = NULL;
+	entry->generation = 0;
+	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "widecol key info",
+									   ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(entry->cxt);
+	PG_TRY();
+	{
+		entry->ki = WcKeyInfoBuild(rel);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(entry->cxt);
+		hash_search(wc_keyinfo_cache, &relid, HASH_REMOVE, NULL);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	entry->generation = generation;
+	return entry->ki;
 }
 
 /* Compare the first nkeys key columns of two rows */

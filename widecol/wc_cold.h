@@ -266,6 +266,7 @@ typedef struct WcStorage
 	int			validIndex;
 	LOCKMODE	lockmode;
 	BulkInsertState bistate;	/* bulk writers (mover, COPY): extend in bulk */
+	BlockNumber nblocks;		/* TOAST blocks known to exist (grows only) */
 } WcStorage;
 
 /* wc_compression.c */
@@ -292,6 +293,7 @@ extern WcDecodedBlock *WcBlockDecode(Relation rel, Oid blockid, const char *data
 									 MemoryContext cxt);
 extern void WcCorrupted(Relation rel, Oid blockid, const char *fmt,...) pg_attribute_printf(3, 4);
 extern WcKeyInfo *WcKeyInfoBuild(Relation rel);
+extern WcKeyInfo *WcKeyInfoCached(Relation rel);
 extern int	WcKeyCompare(WcKeyInfo *keys, HeapTuple a, HeapTuple b,
 						 TupleDesc desc, int nkeys);
 

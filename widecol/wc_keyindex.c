@@ -149,6 +149,7 @@ wc_find_key_index(Oid relid)
 const WcKeyIndexInfo *
 WcGetKeyIndexInfo(Relation rel)
 {
+	static uint64 generations = 0;
 	WcKeyIndexInfo  *info;
 	WcKeys		keys;
 
@@ -160,6 +161,7 @@ WcGetKeyIndexInfo(Relation rel)
 	info->keyindex = wc_find_key_index(RelationGetRelid(rel));
 	info->npk = list_length(keys.partition_key);
 	info->nsk = list_length(keys.sort_key);
+	info->generation = ++generations;
 	rel->rd_amcache = info;
 	return info;
 }

@@ -34,7 +34,10 @@
  *		the opposite direction with the partition keys and the negated
  *		bound finds the first run entry of a visible block: if it is an
  *		opening entry (START when scanning forward), that run straddles the
- *		bound and joins the merge.
+ *		bound and joins the merge, positioned by binary search at its first
+ *		row at the bound.  NULL sort keys meet no bound: a backward probe
+ *		that finds nothing looks among the NULL entries, where a run whose
+ *		last rows are NULL ends.
  *	  - Merge.  Index entries are read in order with their keys
  *		(xs_want_itup).  A delta entry's row is fetched through the table
  *		AM (heap, with the snapshot and heap's predicate locks); an opening
@@ -168,6 +171,7 @@ typedef struct WcKeyScanState
 	int		   *sel;
 	int			nsel;
 	int			lead;			/* leading-side key on the first sort column */
+	int			lead_sel;		/* its position in sel (btkeys), or -1 */
 	int		   *trail;			/* trailing-side keys on it */
 	int			ntrail;
 	RegProcedure neg_proc;		/* the lead key's negated operator */
@@ -358,6 +362,7 @@ wc_select_keys(WcKeyScanState *ks)
 	ks->sel = palloc(sizeof(int) * Max(ks->nkeys, 1));
 	ks->trail = palloc(sizeof(int) * Max(ks->nkeys, 1));
 	ks->lead = -1;
+	ks->lead_sel = -1;
 	for (i = 0; i < ks->nkeys; i++)
 	{
 		ScanKey		key = &ks->keys[i];
@@ -398,6 +403,7 @@ wc_select_keys(WcKeyScanState *ks)
 			if (!OidIsValid(opno))
 				continue;		/* no probe possible: a filter only */
 			ks->lead = i;
+			ks->lead_sel = ks->nsel;
 			ks->neg_strategy = neg;
 			ks->neg_proc = get_opcode(opno);
 			ks->sel[ks->nsel++] = i;
@@ -619,6 +625,10 @@ wc_ks_get_block(WcKeyScanState *ks, ItemPointer btid)
 		MemoryContextReset(victim->cxt);
 		victim->blockid = InvalidOid;
 	}
+	else if (victim->cxt == NULL)
+		victim->cxt = AllocSetContextCreate(ks->css.ss.ps.state->es_query_cxt,
+											"widecol keyscan block",
+											ALLOCSET_DEFAULT_SIZES);
 	ks->cur_blockid = blockid;
 	WcStoragePushContext(&errcb, rel, &ks->cur_blockid);
 	WcStorageGetChunk(&btup, RelationGetDescr(ks->st.toastrel), &chunk_id, &seq,
@@ -675,6 +685,65 @@ wc_ks_drop_run(WcKeyScanState *ks, int i)
 }
 
 /*
+ * Does a cold row lie at or past the group's leading bound in scan order?
+ * key is the bound (an inequality on the first sort key column); NULLs
+ * sort last, so they lie past any bound forward and before it backward.
+ */
+static bool
+wc_ks_reached_lead(WcKeyScanState *ks, ScanKey key, HeapTuple row)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(row, ks->ki->attnums[key->sk_attno - 1],
+								 RelationGetDescr(ks->css.ss.ss_currentRelation),
+								 &isnull);
+
+	if (isnull)
+		return ScanDirectionIsForward(ks->dir);
+	return DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation,
+										  d, key->sk_argument));
+}
+
+/*
+ * Move a just opened run to its first row (in scan order) at the group's
+ * leading bound, skipping the rows a straddling run has before it.  Rows
+ * of a run share the partition and are in key order, so an inequality on
+ * the first sort key column holds from some row on: a binary search finds
+ * it, comparing a few rows.  If no row reaches the bound
+ * the run stays at its last row, which the emitter then rejects.
+ */
+static void
+wc_ks_seek_lead(WcKeyScanState *ks, WcKsRun *run)
+{
+	ScanKey		key;
+	int			step = ScanDirectionIsForward(ks->dir) ? 1 : -1;
+	int			lo = 0;
+	int			hi;
+
+	if (ks->lead_sel < 0 || ks->dir != ks->direction)
+		return;
+	key = &ks->btkeys[ks->lead_sel];
+	if (key->sk_strategy == BTEqualStrategyNumber || (key->sk_flags & SK_ISNULL))
+		return;
+	hi = (run->stop - run->pos) * step;		/* rows left in the run */
+	if (wc_ks_reached_lead(ks, key, &run->b->blk->rows[run->pos]))
+		return;
+	/* row lo has not reached the bound; find the first that has, or hi */
+	while (hi - lo > 1)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (wc_ks_reached_lead(ks, key, &run->b->blk->rows[run->pos + mid * step]))
+			hi = mid;
+		else
+			lo = mid;
+	}
+	if (hi == (run->stop - run->pos) * step)
+		hi--;
+	run->pos += hi * step;
+	wc_row_key(ks, &run->b->blk->rows[run->pos], run->key, run->null);
+}
+
+/*
  * Open pending run i: read its block, find the run whose first (forward)
  * or last (backward) key is the entry's, position at it.  Returns false
  * (and drops the run) for an invisible, vanished or stale entry, or a run
@@ -725,6 +794,7 @@ wc_ks_open_run(WcKeyScanState *ks, int i)
 			run->stop = forward ? re->first_row + re->nrows : re->first_row - 1;
 			memcpy(run->key, key, sizeof(key));
 			memcpy(run->null, null, sizeof(null));
+			wc_ks_seek_lead(ks, run);
 			return true;
 		}
 	}
@@ -751,38 +821,18 @@ wc_ks_read_entry(WcKeyScanState *ks)
 }
 
 /*
- * Probe for the run straddling the group's leading bound: the first run
- * entry of a visible block before the bound, walking away from it.  If it
- * is an opening entry, that run joins the merge.
+ * Walk the probe scan (keys already set) away from the leading bound to
+ * the first run entry of a visible block; if it is an opening entry, that
+ * run joins the merge.  Returns false if there is no such entry.
  */
-static void
-wc_ks_probe(WcKeyScanState *ks)
+static bool
+wc_ks_probe_walk(WcKeyScanState *ks)
 {
 	ScanDirection back = ScanDirectionIsForward(ks->dir) ?
 		BackwardScanDirection : ForwardScanDirection;
 	int			opening = ScanDirectionIsForward(ks->dir) ? WC_RUN_START : WC_RUN_END;
-	ScanKey		lead = &ks->probekeys[ks->nprobe - 1];
 	ItemPointer tid;
-	int			n = 0;
-	int			i;
 
-	for (i = 0; i < ks->nsel; i++)
-		if (ks->keys[ks->sel[i]].sk_attno - 1 < ks->npk)
-			wc_group_key(ks, ks->sel[i], &ks->probekeys[n++]);
-	wc_group_key(ks, ks->lead, lead);
-	if (lead->sk_flags & SK_ISNULL)
-		return;
-	ScanKeyEntryInitialize(lead, 0, lead->sk_attno, ks->neg_strategy,
-						   lead->sk_subtype, lead->sk_collation, ks->neg_proc,
-						   lead->sk_argument);
-	if (ks->probe == NULL)
-	{
-		ks->probe = index_beginscan(ks->css.ss.ss_currentRelation, ks->index,
-									ks->css.ss.ps.state->es_snapshot,
-									ks->nprobe, 0);
-		ks->probe->xs_want_itup = true;
-	}
-	index_rescan(ks->probe, ks->probekeys, ks->nprobe, NULL, 0);
 	while ((tid = index_getnext_tid(ks->probe, back)) != NULL)
 	{
 		int			kind = WcTidRunKind(tid);
@@ -808,8 +858,50 @@ wc_ks_probe(WcKeyScanState *ks)
 			if (!wc_ks_open_run(ks, ks->nruns - 1))
 				continue;		/* a stale entry: look further */
 		}
-		break;
+		return true;
 	}
+	return false;
+}
+
+/*
+ * Probe for the run straddling the group's leading bound: the first run
+ * entry of a visible block before the bound, walking away from it.  If it
+ * is an opening entry, that run joins the merge.  NULLs of the first sort
+ * key column sort last and meet no bound, so a backward scan whose probe
+ * finds nothing also looks at the partition's entries with a NULL there:
+ * a run whose last rows are NULL ends among them.
+ */
+static void
+wc_ks_probe(WcKeyScanState *ks)
+{
+	ScanKey		lead = &ks->probekeys[ks->nprobe - 1];
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < ks->nsel; i++)
+		if (ks->keys[ks->sel[i]].sk_attno - 1 < ks->npk)
+			wc_group_key(ks, ks->sel[i], &ks->probekeys[n++]);
+	wc_group_key(ks, ks->lead, lead);
+	if (lead->sk_flags & SK_ISNULL)
+		return;
+	ScanKeyEntryInitialize(lead, 0, lead->sk_attno, ks->neg_strategy,
+						   lead->sk_subtype, lead->sk_collation, ks->neg_proc,
+						   lead->sk_argument);
+	if (ks->probe == NULL)
+	{
+		ks->probe = index_beginscan(ks->css.ss.ss_currentRelation, ks->index,
+									ks->css.ss.ps.state->es_snapshot,
+									ks->nprobe, 0);
+		ks->probe->xs_want_itup = true;
+	}
+	index_rescan(ks->probe, ks->probekeys, ks->nprobe, NULL, 0);
+	if (wc_ks_probe_walk(ks) || ScanDirectionIsForward(ks->dir))
+		return;
+	ScanKeyEntryInitialize(lead, SK_ISNULL | SK_SEARCHNULL, lead->sk_attno,
+						   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid,
+						   (Datum) 0);
+	index_rescan(ks->probe, ks->probekeys, ks->nprobe, NULL, 0);
+	wc_ks_probe_walk(ks);
 }
 
 /* Begin the current group: btree keys of its elements, probe */
@@ -1060,7 +1152,6 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 	WcIndexVarContext context;
 	List	   *fixed = NIL;
 	ListCell   *lc;
-	int			i;
 
 	/*
 	 * ExecInitCustomScan gave us a virtual scan slot, which has no system
@@ -1101,7 +1192,7 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
-	ks->ki = WcKeyInfoBuild(table);
+	ks->ki = WcKeyInfoCached(table);
 	wc_select_keys(ks);
 	ks->arrays = palloc0(sizeof(WcKsArray) * Max(ks->nsel, 1));
 	ks->maxruns = 4;
@@ -1110,10 +1201,6 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 										 ALLOCSET_SMALL_SIZES);
 	ks->arraycxt = AllocSetContextCreate(CurrentMemoryContext, "widecol keyscan arrays",
 										 ALLOCSET_SMALL_SIZES);
-	for (i = 0; i < WC_KS_CACHE_SIZE; i++)
-		ks->cache[i].cxt = AllocSetContextCreate(CurrentMemoryContext,
-												 "widecol keyscan block",
-												 ALLOCSET_DEFAULT_SIZES);
 	/* opened here, outside the node's timing and buffer counts */
 	if (WcStorageExists(table))
 		wc_ks_open_storage(ks);

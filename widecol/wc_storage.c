@@ -55,6 +55,7 @@ WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode)
 	st->rel = rel;
 	st->lockmode = lockmode;
 	st->bistate = NULL;
+	st->nblocks = 0;
 	st->toastrel = table_open(rel->rd_rel->reltoastrelid, lockmode);
 	st->validIndex = toast_open_indexes(st->toastrel, lockmode,
 										&st->toastidxs, &st->ntoastidxs);
@@ -243,11 +244,27 @@ bool
 WcStorageFetchAt(WcStorage *st, ItemPointer blocktid, Buffer *buf,
 				 HeapTupleData *tuple, Oid *blockid)
 {
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(blocktid);
 	int32		seq;
 
-	if (ItemPointerGetBlockNumberNoCheck(blocktid) >=
-		RelationGetNumberOfBlocks(st->toastrel))
-		return false;
+	/*
+	 * A stale run entry may name a page past the end of the relation, which
+	 * ReadBuffer refuses.  The relation cannot shrink while we hold a lock
+	 * on it (truncation takes AccessExclusiveLock and drops the buffers past
+	 * the new end first), so a page in shared buffers exists, and so does
+	 * every page below a size read once.  Only other pages need a size
+	 * lookup, a system call.  (The buffer lookup is PrefetchBuffer's, which
+	 * opens the segment file of the page: only done in the first segment,
+	 * which exists.)
+	 */
+	if (blkno >= st->nblocks &&
+		(RelationUsesLocalBuffers(st->toastrel) || blkno >= RELSEG_SIZE ||
+		 !BufferIsValid(PrefetchBuffer(st->toastrel, MAIN_FORKNUM, blkno).recent_buffer)))
+	{
+		st->nblocks = RelationGetNumberOfBlocks(st->toastrel);
+		if (blkno >= st->nblocks)
+			return false;
+	}
 	tuple->t_self = *blocktid;
 	if (!heap_fetch(st->toastrel, SnapshotAny, tuple, buf, false))
 		return false;

@@ -103,6 +103,7 @@ typedef struct WcKeyIndexInfo
 	Oid			keyindex;		/* InvalidOid while there is none */
 	int			npk;
 	int			nsk;
+	uint64		generation;		/* distinct for every entry built */
 } WcKeyIndexInfo;
 
 /* ----------------------------------------------------------------
