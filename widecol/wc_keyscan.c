@@ -570,6 +570,59 @@ wc_ks_open_storage(WcKeyScanState *ks)
 	}
 }
 
+/* May PrefetchBuffer be asked for TOAST page blkno (see wc_ks_prefetch)? */
+static inline bool
+wc_ks_can_prefetch(WcKeyScanState *ks, BlockNumber blkno)
+{
+	return blkno < RELSEG_SIZE || blkno < ks->st.nblocks;
+}
+
+/*
+ * Before block btid is read: if its page is not in shared buffers (a cold
+ * read), ask the kernel to read ahead the page of the next opening run
+ * entry too, from the entries btree has already copied from the key index
+ * page the scan is on, so both reads are under way at once ("latest N"
+ * after several mover runs spans runs in several blocks).  A stale entry
+ * may name a page past the end of the TOAST relation: prefetching is a
+ * no-op there inside the first segment file, but md.c raises an error for
+ * a missing segment file, so farther pages are prefetched only below a
+ * known size.
+ */
+static void
+wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(btid);
+	bool		forward = ScanDirectionIsForward(ks->dir);
+	int			opening = forward ? WC_RUN_START : WC_RUN_END;
+	BTScanOpaque so;
+	int			i;
+
+	if (RelationUsesLocalBuffers(ks->st.toastrel) || ks->scan == NULL ||
+		!wc_ks_can_prefetch(ks, blkno) ||
+		BufferIsValid(PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, blkno).recent_buffer))
+		return;
+	so = (BTScanOpaque) ks->scan->opaque;
+	if (!BTScanPosIsValid(so->currPos))
+		return;
+	for (i = so->currPos.itemIndex + (forward ? 1 : -1);
+		 i >= so->currPos.firstItem && i <= so->currPos.lastItem;
+		 i += forward ? 1 : -1)
+	{
+		ItemPointer tid = &so->currPos.items[i].heapTid;
+		ItemPointerData next;
+
+		if (WcTidRunKind(tid) != opening)
+			continue;
+		WcTidRunBlockTid(tid, &next);
+		if (ItemPointerGetBlockNumber(&next) == blkno)
+			continue;
+		if (wc_ks_can_prefetch(ks, ItemPointerGetBlockNumber(&next)))
+			(void) PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM,
+								  ItemPointerGetBlockNumber(&next));
+		return;
+	}
+}
+
 /*
  * The cached decoded block whose block tuple is at btid, reading it if
  * needed; NULL if there is no block tuple there or the snapshot does not
@@ -612,6 +665,7 @@ wc_ks_get_block(WcKeyScanState *ks, ItemPointer btid)
 						RelationGetRelationName(rel))));
 
 	wc_ks_open_storage(ks);
+	wc_ks_prefetch(ks, btid);
 	if (!WcStorageFetchAt(&ks->st, btid, &buf, &btup, &blockid))
 		return NULL;
 	if (!WcBlockTupleVisible(&btup, snapshot, buf))
