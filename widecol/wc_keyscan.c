@@ -876,8 +876,12 @@ wc_ks_read_entry(WcKeyScanState *ks)
 
 /*
  * Walk the probe scan (keys already set) away from the leading bound to
- * the first run entry of a visible block; if it is an opening entry, that
- * run joins the merge.  Returns false if there is no such entry.
+ * the first run entry of a visible block, and on through the entries with
+ * the same key: btree orders equal keys by TID, not by run, and runs may
+ * share a boundary key (a run ending at k, the next starting at k; NULLs
+ * all count as equal).  Every opening entry among them joins the merge
+ * (the straddling run, and harmlessly runs lying wholly past the bound,
+ * whose rows the bound rejects).  Returns false if there is no such entry.
  */
 static bool
 wc_ks_probe_walk(WcKeyScanState *ks)
@@ -885,36 +889,53 @@ wc_ks_probe_walk(WcKeyScanState *ks)
 	ScanDirection back = ScanDirectionIsForward(ks->dir) ?
 		BackwardScanDirection : ForwardScanDirection;
 	int			opening = ScanDirectionIsForward(ks->dir) ? WC_RUN_START : WC_RUN_END;
+	Datum		first[INDEX_MAX_KEYS];
+	bool		firstnull[INDEX_MAX_KEYS];
+	bool		found = false;
 	ItemPointer tid;
 
 	while ((tid = index_getnext_tid(ks->probe, back)) != NULL)
 	{
 		int			kind = WcTidRunKind(tid);
+		Datum		key[INDEX_MAX_KEYS];
+		bool		null[INDEX_MAX_KEYS];
 		ItemPointerData btid;
-		WcKsBlock  *b;
 
 		if (kind == 0)
 			continue;
+		index_deform_tuple(ks->probe->xs_itup, ks->probe->xs_itupdesc, key, null);
+		if (found && wc_key_cmp(ks, key, null, first, firstnull) != 0)
+			break;
 		WcTidRunBlockTid(tid, &btid);
-		b = wc_ks_get_block(ks, &btid);
-		if (b == NULL)
+		if (wc_ks_get_block(ks, &btid) == NULL)
 		{
 			ks->blocks_skipped++;
 			continue;
 		}
 		if (kind == opening)
 		{
-			Datum		key[INDEX_MAX_KEYS];
-			bool		null[INDEX_MAX_KEYS];
-
-			index_deform_tuple(ks->probe->xs_itup, ks->probe->xs_itupdesc, key, null);
 			wc_ks_add_run(ks, tid, key, null);
 			if (!wc_ks_open_run(ks, ks->nruns - 1))
 				continue;		/* a stale entry: look further */
 		}
-		return true;
+		if (!found)
+		{
+			MemoryContext old = MemoryContextSwitchTo(ks->groupcxt);
+			int			i;
+
+			for (i = 0; i < ks->ki->nkeys; i++)
+			{
+				Form_pg_attribute att = TupleDescAttr(RelationGetDescr(ks->index), i);
+
+				firstnull[i] = null[i];
+				first[i] = null[i] ? (Datum) 0 :
+					datumCopy(key[i], att->attbyval, att->attlen);
+			}
+			MemoryContextSwitchTo(old);
+			found = true;
+		}
 	}
-	return false;
+	return found;
 }
 
 /*
