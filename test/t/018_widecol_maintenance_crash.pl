@@ -10,7 +10,9 @@
 #      so that the copy takes a while);
 #   3. kill -9 during CLUSTER, while it rebuilds the indexes after the swap
 #      (an expression index that sleeps when asked to);
-#   4. an immediate shutdown during a COPY that writes cold blocks directly.
+#   4. an immediate shutdown during a COPY that writes cold blocks directly;
+#   5. an immediate shutdown after a VACUUM FULL that moved rows too wide
+#      for the cold tier into the delta.
 # After each recovery the rows are those committed before (count, sum and
 # checksum of every column), every index finds each row once,
 # widecol.verify is clean, and the table still takes inserts, compact and
@@ -222,6 +224,23 @@ check_after('after a VACUUM FULL that commits', $final);
 is($node->safe_psql('postgres',
 		q{SELECT count(*) FILTER (WHERE extra = 'filled in') || '|' || count(*) FILTER (WHERE extra = 'x') FROM ev}),
 	'43200|1000', 'old rows have the default of the added column, new rows their value');
+
+# a default too wide for a cold row: VACUUM FULL puts every row into the
+# new delta; its rewrite survives an immediate shutdown right after
+$node->safe_psql('postgres', q{ALTER TABLE ev ADD COLUMN wide text DEFAULT repeat('w', 4000)});
+my $narrow_sql = q{
+	SELECT count(*), sum(kind), count(*) FILTER (WHERE wide = repeat('w', 4000)),
+	       md5(string_agg((user_id, ts, kind, payload, extra)::text, ',' ORDER BY user_id, ts))
+	  FROM ev};
+my $wide = $node->safe_psql('postgres', $narrow_sql);
+like($wide, qr/^44200\|\d+\|44200\|/, 'every row has the wide default');
+$node->safe_psql('postgres', 'VACUUM FULL ev');
+is($node->safe_psql('postgres', $tiers_sql), '44200|0', 'VACUUM FULL put every row into the delta');
+$node->stop('immediate');
+$node->start;
+is($node->safe_psql('postgres', $narrow_sql), $wide, 'after an immediate shutdown: the same rows');
+is($node->safe_psql('postgres', $index_sql), '44200|44200', 'indexes agree');
+is($node->safe_psql('postgres', $verify_sql), '0', 'verify is clean');
 
 $node->stop;
 done_testing();
