@@ -16,7 +16,9 @@
  *	  _table_stats(regclass) AccessShareLock; the delta rows a fresh
  *							snapshot sees (a heap scan of the main fork,
  *							O(delta)) and, with the same snapshot, the
- *							cold tier's block headers (no decompression)
+ *							cold tier's block headers (no decompression);
+ *							parallel unsafe, as a fresh snapshot cannot be
+ *							taken in parallel mode
  *
  * widecol/wc_sql.c
  *

@@ -27,6 +27,6 @@ CREATE FUNCTION widecol._table_stats(rel regclass,
                                      OUT last_compaction timestamptz)
 RETURNS record
 AS 'MODULE_PATHNAME', 'widecol_table_stats'
-LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION widecol._table_stats(regclass) IS
     'Row counts of both tiers of a widecol table and the sizes of its cold blocks (used by widecol.tables)';
