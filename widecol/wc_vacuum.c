@@ -55,11 +55,12 @@
  * of its DELETE/UPDATE tombstone, if one is not DEAD, so every snapshot
  * sees it exactly when it saw the cold row; its tombstones (and lock
  * tombstones, which no other transaction can hold under the
- * AccessExclusiveLock) are dropped.  Such rows are noted while the TOAST
- * relation is rewritten and written after it is complete and indexed,
- * through a second rewrite state of the new main fork that appends after
- * heap's copy, so their TOAST values can be saved into the new TOAST
- * relation without meeting its raw rewrite.
+ * AccessExclusiveLock) are dropped, and its ctid ends the chain (the link
+ * from an UPDATE tombstone to its successor is not kept).  Such rows are
+ * noted while the TOAST relation is rewritten and written after it is
+ * complete and indexed, through a second rewrite state of the new main
+ * fork that appends after heap's copy, so their TOAST values can be saved
+ * into the new TOAST relation without meeting its raw rewrite.
  *
  * Locking: VACUUM holds ShareUpdateExclusiveLock (core), index cleanup
  * opens indexes with RowExclusiveLock; VACUUM FULL and CLUSTER hold
