@@ -291,17 +291,69 @@ ALTER TABLE mh SET UNLOGGED;
 SELECT note, count(*) FROM mv GROUP BY 1 UNION ALL SELECT 'heap: ' || note, count(*) FROM mh GROUP BY 1 ORDER BY 1;
 :mcold;
 
--- a default that makes a cold row too large: VACUUM FULL fails, and the
--- rows keep reading it
+-- a default that makes the cold rows too large for the cold tier: VACUUM
+-- FULL puts them into the new delta (toasted), and they answer as heap's
 SELECT moved_rows FROM widecol.compact('mv');
 ALTER TABLE mv ADD COLUMN wide text DEFAULT repeat('w', 4000);
 ALTER TABLE mh ADD COLUMN wide text DEFAULT repeat('w', 4000);
 VACUUM FULL mv;
-\echo :LAST_ERROR_SQLSTATE
+VACUUM FULL mh;
 :msame;
+:mcold;
 SELECT count(*) FILTER (WHERE length(wide) = 4000) AS wide_rows FROM mv;
+SET enable_seqscan = off;
+SELECT (SELECT count(*) || '/' || sum(ts) FROM mv WHERE user_id = 3) AS widecol,
+       (SELECT count(*) || '/' || sum(ts) FROM mh WHERE user_id = 3) AS heap;
+SELECT user_id, ts, payload, length(wide) FROM mv WHERE user_id = 4 ORDER BY ts DESC LIMIT 2;
+SELECT user_id, ts, payload, length(wide) FROM mh WHERE user_id = 4 ORDER BY ts DESC LIMIT 2;
+RESET enable_seqscan;
+UPDATE mv SET wide = 'narrow' WHERE ts % 3 = 0;
+UPDATE mh SET wide = 'narrow' WHERE ts % 3 = 0;
+DELETE FROM mv WHERE ts % 5 = 0;
+DELETE FROM mh WHERE ts % 5 = 0;
+:msame;
 SELECT "check", ok FROM widecol.verify('mv') ORDER BY 1;
 DROP TABLE mv, mh;
+
+-- the same inside one transaction, with the rows' blocks and tombstones
+-- its own: a direct COPY, a DELETE and an UPDATE of cold rows, then a
+-- default that makes the rows with long notes too large, then CLUSTER.
+-- Those rows go to the delta, the deleted ones still deleted for the
+-- transaction's later commands; the others stay cold.
+\getenv abs_builddir PG_ABS_BUILDDIR
+\set spfile :abs_builddir '/results/widecol_cold_spill.data'
+COPY (SELECT g % 10, g, CASE WHEN g % 4 = 0 THEN repeat('n', 200) ELSE 'short' END
+        FROM generate_series(1, 600) g) TO :'spfile';
+CREATE TABLE sh (k int, ts int, note text);
+COPY sh FROM :'spfile';
+DELETE FROM sh WHERE ts % 5 = 0;
+UPDATE sh SET note = note || '!' WHERE ts % 7 = 0;
+ALTER TABLE sh ADD COLUMN wide text DEFAULT repeat('w', 3850);
+\set ssame 'SELECT (SELECT count(*) FROM (SELECT * FROM sp EXCEPT ALL SELECT * FROM sh) a) AS only_widecol, (SELECT count(*) FROM (SELECT * FROM sh EXCEPT ALL SELECT * FROM sp) b) AS only_heap, (SELECT count(*) FROM sp) AS widecol_rows'
+\set scold 'SELECT count(*) FILTER (WHERE (ctid::text::point)[1] > 291) AS cold, count(*) FILTER (WHERE (ctid::text::point)[1] <= 291) AS delta, count(*) FILTER (WHERE (ctid::text::point)[1] <= 291 AND length(note) < 200) AS short_in_delta FROM sp'
+BEGIN;
+CREATE TABLE sp (k int, ts int, note text)
+  USING widecol WITH (partition_key = 'k', sort_key = 'ts');
+CREATE INDEX sp_ts ON sp (ts);
+COPY sp FROM :'spfile';
+DELETE FROM sp WHERE ts % 5 = 0;
+UPDATE sp SET note = note || '!' WHERE ts % 7 = 0;
+ALTER TABLE sp ADD COLUMN wide text DEFAULT repeat('w', 3850);
+:scold;
+CLUSTER sp USING sp_ts;
+:scold;
+:ssame;
+DELETE FROM sp WHERE ts % 9 = 0;
+DELETE FROM sh WHERE ts % 9 = 0;
+:ssame;
+COMMIT;
+:ssame;
+SET enable_seqscan = off;
+SELECT (SELECT count(*) || '/' || sum(ts) FROM sp WHERE ts > 100) AS widecol,
+       (SELECT count(*) || '/' || sum(ts) FROM sh WHERE ts > 100) AS heap;
+RESET enable_seqscan;
+SELECT "check", ok FROM widecol.verify('sp') ORDER BY 1;
+DROP TABLE sp, sh;
 
 -- WHERE CURRENT OF on cold rows
 BEGIN;

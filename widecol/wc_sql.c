@@ -13,8 +13,12 @@
  *							and on a published table (0A000): logical
  *							decoding would see the move as deletions
  *	  verify(regclass)		AccessShareLock
- *	  _cold_stats(regclass)	AccessShareLock; block headers only (no
- *							decompression), counted with a fresh snapshot
+ *	  _table_stats(regclass) AccessShareLock; the delta rows a fresh
+ *							snapshot sees (a heap scan of the main fork,
+ *							O(delta)) and, with the same snapshot, the
+ *							cold tier's block headers (no decompression);
+ *							parallel unsafe, as a fresh snapshot cannot be
+ *							taken in parallel mode
  *
  * widecol/wc_sql.c
  *
@@ -28,6 +32,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_publication.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -143,15 +148,45 @@ widecol_verify(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(widecol_cold_stats);
+/*
+ * Live delta rows of rel that snapshot sees: a heap scan of the main fork
+ * only, so the cost is that of the delta, not of the cold tier.  Rows the
+ * mover moved are deleted in the delta by the moving transaction, so a
+ * snapshot sees each row in exactly one tier.
+ */
+static int64
+wc_count_delta_rows(Relation rel, Snapshot snapshot)
+{
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	int64		rows = 0;
+
+	WC_PHYSICAL_BEGIN();
+	scan = heap_beginscan(rel, snapshot, 0, NULL, NULL,
+						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT | SO_ALLOW_PAGEMODE);
+	WC_PHYSICAL_END();
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsBufferHeapTuple);
+	while (heap_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		rows++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	heap_endscan(scan);
+	return rows;
+}
+
+PG_FUNCTION_INFO_V1(widecol_table_stats);
 
 /*
- * widecol._cold_stats(regclass): blocks, stored rows (minus rows with a
- * visible tombstone), raw and compressed bytes and the newest block's
- * write time, for the blocks a fresh snapshot sees.
+ * widecol._table_stats(regclass): with one fresh snapshot, the live delta
+ * rows, and the blocks, stored rows (minus rows with a visible tombstone),
+ * raw and compressed bytes and the newest block's write time of the cold
+ * tier.  All NULL for a table dropped meanwhile and for another session's
+ * temporary table, whose buffers this backend cannot read.
  */
 Datum
-widecol_cold_stats(PG_FUNCTION_ARGS)
+widecol_table_stats(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	Relation	rel;
@@ -164,14 +199,15 @@ widecol_cold_stats(PG_FUNCTION_ARGS)
 	const char *data;
 	Size		len;
 	Snapshot	snapshot;
+	int64		delta_rows;
 	int64		blocks = 0;
 	int64		rows = 0;
 	int64		raw = 0;
 	int64		comp = 0;
 	TimestampTz newest = 0;
 	TupleDesc	desc;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
 
 	WcCheckPreloaded();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -184,7 +220,15 @@ widecol_cold_stats(PG_FUNCTION_ARGS)
 														  values, nulls)));
 	}
 	rel = wc_open_owned_table(relid, AccessShareLock, false);
+	if (RELATION_IS_OTHER_TEMP(rel))
+	{
+		table_close(rel, AccessShareLock);
+		memset(nulls, true, sizeof(nulls));
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc),
+														  values, nulls)));
+	}
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	delta_rows = wc_count_delta_rows(rel, snapshot);
 	if (WcStorageExists(rel))
 		WcStorageOpen(&st, rel, AccessShareLock);
 	scan = WcStorageExists(rel) ?
@@ -217,12 +261,13 @@ widecol_cold_stats(PG_FUNCTION_ARGS)
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
 
-	values[0] = Int64GetDatum(blocks);
-	values[1] = Int64GetDatum(rows);
-	values[2] = Int64GetDatum(raw);
-	values[3] = Int64GetDatum(comp);
-	values[4] = TimestampTzGetDatum(newest);
-	nulls[4] = blocks == 0;
+	values[0] = Int64GetDatum(delta_rows);
+	values[1] = Int64GetDatum(blocks);
+	values[2] = Int64GetDatum(rows);
+	values[3] = Int64GetDatum(raw);
+	values[4] = Int64GetDatum(comp);
+	values[5] = TimestampTzGetDatum(newest);
+	nulls[5] = blocks == 0;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc),
 													  values, nulls)));
 }

@@ -47,8 +47,20 @@
  * other tombstones are then copied by a second pass that skips the
  * re-formed blocks.  Cold TIDs of re-formed rows change, which is safe
  * because core rebuilds every index after the swap and heap's rewrite has
- * already cut delta update chains that pointed at cold TIDs.  A row that
- * no longer fits a cold row (WC_MAX_COLD_ROW) fails the command (54000).
+ * already cut delta update chains that pointed at cold TIDs.
+ *
+ * A re-formed row that no longer fits a cold row (WC_MAX_COLD_ROW, as the
+ * mover leaves such rows in the delta) goes to the new delta instead: a
+ * heap tuple whose xmin is the block tuple's and whose xmax is the inserter
+ * of its DELETE/UPDATE tombstone, if one is not DEAD, so every snapshot
+ * sees it exactly when it saw the cold row; its tombstones (and lock
+ * tombstones, which no other transaction can hold under the
+ * AccessExclusiveLock) are dropped, and its ctid ends the chain (the link
+ * from an UPDATE tombstone to its successor is not kept).  Such rows are
+ * noted while the TOAST relation is rewritten and written after it is
+ * complete and indexed, through a second rewrite state of the new main
+ * fork that appends after heap's copy, so their TOAST values can be saved
+ * into the new TOAST relation without meeting its raw rewrite.
  *
  * Locking: VACUUM holds ShareUpdateExclusiveLock (core), index cleanup
  * opens indexes with RowExclusiveLock; VACUUM FULL and CLUSTER hold
@@ -62,6 +74,7 @@
 
 #include "access/genam.h"
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "miscadmin.h"
 #include "access/relscan.h"
 #include "access/rewriteheap.h"
@@ -141,7 +154,28 @@ typedef struct WcRewrite
 	uint16		oldflags;		/* its header flags */
 	int			kept;			/* rows written for it */
 	ItemPointerData newtid[WC_MAX_BLOCK_ROWS];	/* its rows' new TIDs */
+
+	/* re-formed rows too large for a cold row, bound for the new delta */
+	MemoryContext cxt;			/* of the command: holds spilled */
+	struct WcSpilledRow *spilled;
+	int			nspilled;
+	int			maxspilled;
 } WcRewrite;
+
+/*
+ * A re-formed row that goes to the new delta: where it is in the old cold
+ * tier and the heap visibility it gets there (raw xmin, xmax and command
+ * id field, and the xact bits of t_infomask)
+ */
+typedef struct WcSpilledRow
+{
+	Oid			blockid;
+	int			row;
+	TransactionId xmin;
+	TransactionId xmax;
+	CommandId	cid;
+	uint16		infomask;
+} WcSpilledRow;
 
 /* Bulk-delete state of one index */
 typedef struct WcReapState
@@ -544,28 +578,77 @@ static HeapTuple
 wc_reform_row(WcRewrite *rs, HeapTuple row)
 {
 	TupleDesc	desc = RelationGetDescr(rs->OldHeap);
-	HeapTuple	tup;
 	int			i;
 
 	heap_deform_tuple(row, desc, rs->values, rs->isnull);
 	for (i = 0; i < desc->natts; i++)
 		if (TupleDescAttr(desc, i)->attisdropped)
 			rs->isnull[i] = true;
-	tup = heap_form_tuple(desc, rs->values, rs->isnull);
-	if (tup->t_len > WC_MAX_COLD_ROW)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("cannot rewrite a cold row of widecol table \"%s\"",
-						RelationGetRelationName(rs->OldHeap)),
-				 errdetail("Filled in with the default values of columns added later, the row takes %u bytes; cold rows are limited to %d bytes.",
-						   tup->t_len, WC_MAX_COLD_ROW)));
-	return tup;
+	return heap_form_tuple(desc, rs->values, rs->isnull);
+}
+
+/*
+ * Note that row `row` of block blockid (block tuple blocktup), re-formed
+ * too large for a cold row, goes to the new delta, with the visibility the
+ * cold row has: inserted by the block tuple's inserter and, when tomb (its
+ * DELETE/UPDATE tombstone, not DEAD) is given, deleted by the tombstone's
+ * inserter.  Its tombstones are not carried over.  A deleter of our own
+ * transaction (CLUSTER in a transaction block) gets the tombstone's
+ * command id, through a combo command id if the block is ours too, as
+ * heap_delete would set it.
+ */
+static void
+wc_spill_row(WcRewrite *rs, HeapTuple blocktup, HeapTuple tomb, Oid blockid,
+			 int row)
+{
+	HeapTupleHeaderData hdr;
+	WcSpilledRow *sp;
+
+	Assert(!(blocktup->t_data->t_infomask & HEAP_COMBOCID));
+	memset(&hdr, 0, sizeof(hdr));
+	HeapTupleHeaderSetXmin(&hdr, HeapTupleHeaderGetRawXmin(blocktup->t_data));
+	hdr.t_infomask = blocktup->t_data->t_infomask & HEAP_XMIN_FROZEN;
+	HeapTupleHeaderSetCmin(&hdr, HeapTupleHeaderGetRawCommandId(blocktup->t_data));
+	if (tomb == NULL)
+		hdr.t_infomask |= HEAP_XMAX_INVALID;
+	else
+	{
+		TransactionId xmax = HeapTupleHeaderGetRawXmin(tomb->t_data);
+
+		HeapTupleHeaderSetXmax(&hdr, xmax);
+		if (tomb->t_data->t_infomask & HEAP_XMIN_COMMITTED)
+			hdr.t_infomask |= HEAP_XMAX_COMMITTED;
+		if (TransactionIdIsCurrentTransactionId(xmax))
+		{
+			CommandId	cmax = HeapTupleHeaderGetCmin(tomb->t_data);
+			bool		iscombo;
+
+			HeapTupleHeaderAdjustCmax(&hdr, &cmax, &iscombo);
+			HeapTupleHeaderSetCmax(&hdr, cmax, iscombo);
+		}
+	}
+
+	if (rs->nspilled == rs->maxspilled)
+	{
+		rs->maxspilled = Max(64, rs->maxspilled * 2);
+		rs->spilled = rs->spilled == NULL ?
+			MemoryContextAllocHuge(rs->cxt, sizeof(WcSpilledRow) * rs->maxspilled) :
+			repalloc_huge(rs->spilled, sizeof(WcSpilledRow) * rs->maxspilled);
+	}
+	sp = &rs->spilled[rs->nspilled++];
+	sp->blockid = blockid;
+	sp->row = row;
+	sp->xmin = HeapTupleHeaderGetRawXmin(&hdr);
+	sp->xmax = HeapTupleHeaderGetRawXmax(&hdr);
+	sp->cid = HeapTupleHeaderGetRawCommandId(&hdr);
+	sp->infomask = hdr.t_infomask;
 }
 
 /*
  * If a row of the block tuple tup (not DEAD: res; its buffer pinned;
  * payload data, len) has fewer attributes than a column with a missing
- * value needs, write the block's live rows re-formed into new blocks,
+ * value needs, write the block's live rows re-formed into new blocks
+ * (rows too large for a cold row are noted for the new delta instead),
  * carry its tombstones over to the rows' new TIDs, and return true; else
  * return false (the caller copies the block as it is).
  */
@@ -578,6 +661,7 @@ wc_reform_block(WcRewrite *rs, HeapTuple tup, HTSV_Result res, Oid blockid,
 	WcBlockSummary sum;
 	uint8		state[WC_MAX_BLOCK_ROWS];
 	HeapTuple  *tombs;
+	HeapTuple	rowtomb[WC_MAX_BLOCK_ROWS]; /* DELETE/UPDATE tombstone by row */
 	int			ntombs;
 	WcBlockBuilder *b;
 	int			i;
@@ -603,17 +687,41 @@ wc_reform_block(WcRewrite *rs, HeapTuple tup, HTSV_Result res, Oid blockid,
 	rs->kept = 0;
 	for (i = 0; i < WC_MAX_BLOCK_ROWS; i++)
 		ItemPointerSetInvalid(&rs->newtid[i]);
+	memset(rowtomb, 0, sizeof(rowtomb));
+	for (i = 0; i < ntombs; i++)
+	{
+		Oid			chunk_id;
+		int32		seq;
+		bool		is_tomb;
+		int			row;
+
+		WcStorageGetChunk(tombs[i], RelationGetDescr(rs->oldst.toastrel),
+						  &chunk_id, &seq, NULL, NULL);
+		row = wc_tomb_row(seq, &is_tomb);
+		if (is_tomb && row < blk->nrows)
+			rowtomb[row] = tombs[i];
+	}
 	b = WcBuilderBegin(rs->OldHeap, rs->keys, rs->zstd, rs->level,
 					   wc_reform_flush, rs);
 	WcBuilderSetWrittenAt(b, blk->written_at);
 	for (i = 0; i < blk->nrows; i++)
 	{
+		HeapTuple	row;
+
 		if (state[i] == WC_ROW_DEAD)
 		{
 			*rs->tups_vacuumed += 1;
 			continue;
 		}
-		WcBuilderAdd(b, wc_reform_row(rs, &blk->rows[i]), &blk->rows[i].t_self);
+		row = wc_reform_row(rs, &blk->rows[i]);
+		if (row->t_len > WC_MAX_COLD_ROW)
+		{
+			wc_spill_row(rs, tup, rowtomb[i], blockid, i);
+			if (res == HEAPTUPLE_LIVE && rowtomb[i] == NULL)
+				rs->live += 1;
+			continue;
+		}
+		WcBuilderAdd(b, row, &blk->rows[i].t_self);
 	}
 	WcBuilderFinish(b);
 	if (res == HEAPTUPLE_LIVE)
@@ -654,6 +762,80 @@ wc_reform_block(WcRewrite *rs, HeapTuple tup, HTSV_Result res, Oid blockid,
 }
 
 /*
+ * Write the spilled rows (wc_spill_row) into NewHeap's main fork after
+ * heap's copy of the delta, through a rewrite state of their own, which
+ * appends pages, WAL-logs them as full pages and freezes as heap's copy
+ * does (against the old TOAST relation's relfrozenxid, where their xids
+ * come from).  Each row is decoded and re-formed again from its old block,
+ * which the AccessExclusiveLock keeps in place; rows over the TOAST
+ * threshold are toasted into the new TOAST relation, whose cold tuples are
+ * complete and indexed by now.  Core rebuilds the table's indexes after
+ * the swap, so the rows need no index entries here.
+ */
+static void
+wc_write_spilled(WcRewrite *rs, Relation NewHeap, TransactionId OldestXmin,
+				 TransactionId FreezeXid, MultiXactId MultiXactCutoff)
+{
+	RewriteState rw;
+	WcDecodedBlock *blk = NULL;
+	Buffer		buf = InvalidBuffer;
+	int			i;
+
+	WC_PHYSICAL_BEGIN();
+	rw = begin_heap_rewrite(rs->oldst.toastrel, NewHeap, OldestXmin,
+							FreezeXid, MultiXactCutoff);
+	WC_PHYSICAL_END();
+	for (i = 0; i < rs->nspilled; i++)
+	{
+		WcSpilledRow *sp = &rs->spilled[i];
+		HeapTuple	newtup;
+		HeapTuple	oldtup;
+
+		CHECK_FOR_INTERRUPTS();
+		/* rows of one block are consecutive: decode each block once */
+		if (blk == NULL || blk->blockid != sp->blockid)
+		{
+			HeapTupleData btup;
+			Oid			chunk_id;
+			int32		seq;
+			const char *data;
+			Size		len;
+
+			MemoryContextReset(rs->blockcxt);
+			if (!WcStorageGetBlock(&rs->oldst, sp->blockid, &buf, &btup))
+				elog(ERROR, "block %u of widecol table \"%s\" vanished during its rewrite",
+					 sp->blockid, RelationGetRelationName(rs->OldHeap));
+			WcStorageGetChunk(&btup, RelationGetDescr(rs->oldst.toastrel),
+							  &chunk_id, &seq, &data, &len);
+			if (data == NULL)
+				WcCorrupted(rs->OldHeap, sp->blockid, "block tuple has no inline data");
+			blk = WcBlockDecode(rs->OldHeap, sp->blockid, data, len, NULL,
+								rs->blockcxt);
+			ReleaseBuffer(buf);
+		}
+		if (sp->row >= blk->nrows)
+			elog(ERROR, "row %d of block %u of widecol table \"%s\" vanished during its rewrite",
+				 sp->row, sp->blockid, RelationGetRelationName(rs->OldHeap));
+
+		/* the old tuple carries the visibility; its ctid ends the chain */
+		newtup = wc_reform_row(rs, &blk->rows[sp->row]);
+		oldtup = heap_copytuple(newtup);
+		HeapTupleHeaderSetXmin(oldtup->t_data, sp->xmin);
+		HeapTupleHeaderSetXmax(oldtup->t_data, sp->xmax);
+		oldtup->t_data->t_choice.t_heap.t_field3.t_cid = sp->cid;
+		oldtup->t_data->t_infomask &= ~HEAP_XACT_MASK;
+		oldtup->t_data->t_infomask |= sp->infomask & HEAP_XACT_MASK;
+		WcTidMake(&oldtup->t_self, sp->blockid, sp->row);
+		oldtup->t_data->t_ctid = oldtup->t_self;
+		rewrite_heap_tuple(rw, oldtup, newtup);
+		heap_freetuple(oldtup);
+		heap_freetuple(newtup);
+	}
+	end_heap_rewrite(rw);
+	MemoryContextReset(rs->blockcxt);
+}
+
+/*
  * Copy the widecol tuples of OldHeap's TOAST relation that are not DEAD
  * into NewHeap's, keeping their visibility (rewrite module) and block ids.
  * Blocks with rows that lack a column whose missing value the swap will
@@ -676,6 +858,7 @@ wc_copy_cold(Relation OldHeap, Relation NewHeap, TransactionId OldestXmin,
 	ReindexParams params = {0};
 
 	memset(&rs, 0, sizeof(rs));
+	rs.cxt = CurrentMemoryContext;
 	rs.OldHeap = OldHeap;
 	rs.OldestXmin = OldestXmin;
 	rs.tups_vacuumed = tups_vacuumed;
@@ -752,12 +935,18 @@ wc_copy_cold(Relation OldHeap, Relation NewHeap, TransactionId OldestXmin,
 			wc_rewrite_copy(&rs, tup, buf);
 		}
 		heap_endscan(scan);
-		hash_destroy(rs.reformed);
-		MemoryContextDelete(rs.blockcxt);
 	}
 	end_heap_rewrite(rs.rw);
 
 	reindex_index(newidx, false, rs.newtoast->rd_rel->relpersistence, &params);
+
+	if (rs.maxmissing > 0)
+	{
+		if (rs.nspilled > 0)
+			wc_write_spilled(&rs, NewHeap, OldestXmin, FreezeXid, MultiXactCutoff);
+		hash_destroy(rs.reformed);
+		MemoryContextDelete(rs.blockcxt);
+	}
 
 	table_close(rs.newtoast, NoLock);
 	WcStorageClose(&rs.oldst);

@@ -3,7 +3,8 @@
 # btree inserts, the mover's redirects generic WAL records.  With
 # wal_consistency_checking = all every replayed page is compared with the
 # primary's image; queries on the standby return the primary's answers
-# after compact, DML on cold rows, VACUUM, VACUUM FULL and CLUSTER.
+# after compact, DML on cold rows, VACUUM, VACUUM FULL and CLUSTER, and a
+# VACUUM FULL that moves rows too wide for the cold tier into the delta.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -71,6 +72,15 @@ same_on_standby('after a second compact and VACUUM');
 $primary->safe_psql('postgres', q{VACUUM FULL ev});
 $primary->safe_psql('postgres', q{CLUSTER ev USING ev_pkey});
 same_on_standby('after VACUUM FULL and CLUSTER');
+
+# a default too wide for the cold rows: VACUUM FULL puts them into the
+# delta (a rewrite of the main fork and TOAST inserts)
+$primary->safe_psql('postgres', q{ALTER TABLE ev ADD COLUMN wide text DEFAULT repeat('w', 3990)});
+$primary->safe_psql('postgres', q{VACUUM FULL ev});
+same_on_standby('after a VACUUM FULL that moved wide rows to the delta');
+is($primary->safe_psql('postgres', $cold), '0', 'no cold row is left');
+is($standby->safe_psql('postgres', q{SELECT count(*) FILTER (WHERE length(wide) = 3990) FROM ev}),
+	$primary->safe_psql('postgres', q{SELECT count(*) FROM ev}), 'every row has the default on the standby');
 
 ok(!$standby->log_contains('inconsistent page found'), 'wal_consistency_checking found nothing');
 

@@ -20,12 +20,13 @@ COMMENT ON FUNCTION widecol.verify(regclass) IS
     'Check the cold blocks and tombstones of a widecol table; one row per check or failure';
 REVOKE ALL ON FUNCTION widecol.verify(regclass) FROM PUBLIC;
 
-CREATE FUNCTION widecol._cold_stats(rel regclass,
-                                    OUT blocks bigint, OUT stored_rows bigint,
-                                    OUT raw_bytes bigint, OUT compressed_bytes bigint,
-                                    OUT last_compaction timestamptz)
+CREATE FUNCTION widecol._table_stats(rel regclass,
+                                     OUT delta_rows bigint,
+                                     OUT blocks bigint, OUT stored_rows bigint,
+                                     OUT raw_bytes bigint, OUT compressed_bytes bigint,
+                                     OUT last_compaction timestamptz)
 RETURNS record
-AS 'MODULE_PATHNAME', 'widecol_cold_stats'
-LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION widecol._cold_stats(regclass) IS
-    'Cold tier counters of a widecol table, read from its block headers (used by widecol.tables)';
+AS 'MODULE_PATHNAME', 'widecol_table_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION widecol._table_stats(regclass) IS
+    'Row counts of both tiers of a widecol table and the sizes of its cold blocks (used by widecol.tables)';
