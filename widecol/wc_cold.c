@@ -31,9 +31,11 @@
  *		   LockTupleExclusive; two lockers of one row serialize because a row
  *		   has one lock slot: documented deviation);
  *	  3. act: insert the tombstone (UPDATE first inserts the new version into
- *		 the delta) and its hint in the key index (the keyscan reads a
- *		 block's tombstones only when a hint names the block), or for a
- *		 lock replace a stale lock tombstone by ours;
+ *		 the delta), then check for SERIALIZABLE predicate locks on the row
+ *		 (after the insert: wc_serializable.c explains the order), then
+ *		 insert its hint in the key index (the keyscan reads a block's
+ *		 tombstones only when a hint names the block), or for a lock
+ *		 replace a stale lock tombstone by ours;
  *	  4. UnlockTuple.  Tombstones are heap tuples: rollback, savepoints and
  *		 crash recovery undo them like any row.
  *
