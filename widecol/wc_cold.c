@@ -31,9 +31,11 @@
  *		   LockTupleExclusive; two lockers of one row serialize because a row
  *		   has one lock slot: documented deviation);
  *	  3. act: insert the tombstone (UPDATE first inserts the new version into
- *		 the delta) and its hint in the key index (the keyscan reads a
- *		 block's tombstones only when a hint names the block), or for a
- *		 lock replace a stale lock tombstone by ours;
+ *		 the delta), then check for SERIALIZABLE predicate locks on the row
+ *		 (after the insert: wc_serializable.c explains the order), then
+ *		 insert its hint in the key index (the keyscan reads a block's
+ *		 tombstones only when a hint names the block), or for a lock
+ *		 replace a stale lock tombstone by ours;
  *	  4. UnlockTuple.  Tombstones are heap tuples: rollback, savepoints and
  *		 crash recovery undo them like any row.
  *
@@ -344,9 +346,16 @@ wc_put_tomb(WcStorage *st, ItemPointer tid, uint8 kind, ItemPointer successor,
 		t.successor = *successor;
 	else
 		ItemPointerSetInvalid(&t.successor);
-	CheckForSerializableConflictIn(st->rel, tid, WcTidBlock(tid));
 	WcStorageInsert(st, WcTidBlock(tid), WC_SEQ_TOMB(WcTidRow(tid)), &t,
 					sizeof(t), NULL);
+
+	/*
+	 * Check for predicate locks only now that the tombstone is in the TOAST
+	 * index: a serializable reader locks the row before it reads the
+	 * tombstones, so either it finds ours or we find its lock (heap gets
+	 * the same from holding the buffer lock across both).
+	 */
+	CheckForSerializableConflictIn(st->rel, tid, WcTidBlock(tid));
 	wc_put_hint(st, tid);
 }
 
@@ -526,19 +535,29 @@ wc_tomb_scan_next(WcStorage *st, SysScanDesc scan, HeapTuple *tup,
 
 /*
  * Set hidden[] (WC_MAX_BLOCK_ROWS entries) to the rows of blockid whose
- * DELETE/UPDATE tombstone snapshot sees.
+ * DELETE/UPDATE tombstone snapshot sees.  Readers of rows for a query
+ * pass deleters[] (same size, else NULL): under SERIALIZABLE it receives
+ * each row's tombstone writer for WcRowConflictOut (wc_serializable.c),
+ * otherwise InvalidTransactionId throughout.
  */
 void
-WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot, bool *hidden)
+WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot, bool *hidden,
+			 TransactionId *deleters)
 {
 	ScanKeyData keys[3];
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Buffer		buf;
 	int			row;
+	bool		ssi = false;
 
-	/* callers reuse the array from block to block */
+	/* callers reuse the arrays from block to block */
 	memset(hidden, 0, sizeof(bool) * WC_MAX_BLOCK_ROWS);
+	if (deleters != NULL)
+	{
+		memset(deleters, 0, sizeof(TransactionId) * WC_MAX_BLOCK_ROWS);
+		ssi = CheckForSerializableConflictOutNeeded(st->rel, snapshot);
+	}
 	if (snapshot->snapshot_type == SNAPSHOT_ANY)
 		return;
 	scan = wc_tomb_scan_begin(st, blockid, keys);
@@ -546,6 +565,14 @@ WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot, bool *hidden)
 	{
 		if (wc_tomb_hides(tup, snapshot, buf))
 			hidden[row] = true;
+		if (ssi)
+		{
+			TransactionId deleter = WcTombDeleter(tup, buf);
+
+			/* aborted tombstones of the row yield none */
+			if (TransactionIdIsValid(deleter))
+				deleters[row] = deleter;
+		}
 	}
 	systable_endscan(scan);
 }
@@ -666,9 +693,11 @@ WcColdFetch(Relation rel, ItemPointer tid, Snapshot snapshot,
 	WcStoragePushContext(&errcb, rel, &blockid);
 	if (WcStorageGetBlock(&st, blockid, &buf, &btup))
 	{
-		if (WcBlockTupleVisible(&btup, snapshot, buf))
+		bool		visible = WcBlockTupleVisible(&btup, snapshot, buf);
+
+		WcBlockConflictOut(rel, visible, &btup, buf, snapshot);
+		if (visible)
 		{
-			bool		hidden[WC_MAX_BLOCK_ROWS] = {0};
 			MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
 													  "widecol fetch",
 													  ALLOCSET_DEFAULT_SIZES);
@@ -677,6 +706,7 @@ WcColdFetch(Relation rel, ItemPointer tid, Snapshot snapshot,
 			Oid			chunk_id;
 			int32		seq;
 			WcDecodedBlock *blk;
+			TransactionId deleter;
 
 			WcStorageGetChunk(&btup, RelationGetDescr(st.toastrel), &chunk_id,
 							  &seq, &data, &len);
@@ -685,15 +715,15 @@ WcColdFetch(Relation rel, ItemPointer tid, Snapshot snapshot,
 			blk = WcBlockDecode(rel, blockid, data, len, btup.t_data, cxt);
 			if (row < blk->nrows)
 			{
-				WcHiddenRows(&st, blockid, snapshot, hidden);
-				if (!hidden[row])
-				{
+				/* lock before reading tombstones (wc_serializable.c) */
+				if (IsMVCCSnapshot(snapshot))
+					PredicateLockTID(rel, tid, snapshot,
+									 HeapTupleHeaderGetXmin(btup.t_data));
+				result = !WcRowHidden(&st, blockid, row, snapshot, &deleter);
+				WcRowConflictOut(rel, &blk->rows[row], result, deleter,
+								 snapshot);
+				if (result)
 					WcStoreColdRow(slot, &blk->rows[row], rel);
-					if (IsMVCCSnapshot(snapshot))
-						PredicateLockTID(rel, tid, snapshot,
-										 HeapTupleHeaderGetXmin(btup.t_data));
-					result = true;
-				}
 			}
 			MemoryContextDelete(cxt);
 		}
@@ -760,12 +790,7 @@ WcColdRowVisible(Relation rel, ItemPointer tid, Snapshot snapshot)
 			(WcBlockTupleVisible(&btup, snapshot, buf) ||
 			 (IsMVCCSnapshot(snapshot) && !(sum.flags & WC_BLOCK_LOADED) &&
 			  wc_block_committed(&btup))))
-		{
-			bool		hidden[WC_MAX_BLOCK_ROWS] = {0};
-
-			WcHiddenRows(&st, blockid, snapshot, hidden);
-			result = !hidden[WcTidRow(tid)];
-		}
+			result = !WcRowHidden(&st, blockid, WcTidRow(tid), snapshot, NULL);
 		ReleaseBuffer(buf);
 	}
 	WcStoragePopContext(&errcb);
@@ -796,15 +821,26 @@ WcColdSuccessor(Relation rel, ItemPointer tid, ItemPointer successor,
 	return true;
 }
 
-/* Does snapshot see a DELETE/UPDATE tombstone of row `row` of blockid? */
+/*
+ * Does snapshot see a DELETE/UPDATE tombstone of row `row` of blockid?
+ * *deleter (if not NULL) receives the tombstone writer for
+ * WcRowConflictOut under SERIALIZABLE, as in WcHiddenRows.
+ */
 bool
-WcRowHidden(WcStorage *st, Oid blockid, int row, Snapshot snapshot)
+WcRowHidden(WcStorage *st, Oid blockid, int row, Snapshot snapshot,
+			TransactionId *deleter)
 {
 	ScanKeyData keys[2];
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		hidden = false;
+	bool		ssi = false;
 
+	if (deleter != NULL)
+	{
+		*deleter = InvalidTransactionId;
+		ssi = CheckForSerializableConflictOutNeeded(st->rel, snapshot);
+	}
 	if (snapshot->snapshot_type == SNAPSHOT_ANY)
 		return false;
 	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
@@ -814,9 +850,22 @@ WcRowHidden(WcStorage *st, Oid blockid, int row, Snapshot snapshot)
 	scan = systable_beginscan(st->toastrel,
 							  RelationGetRelid(st->toastidxs[st->validIndex]),
 							  true, SnapshotAny, 2, keys);
-	while (!hidden && (tup = systable_getnext(scan)) != NULL)
-		hidden = wc_tomb_hides(tup, snapshot,
-							   ((BufferHeapTupleTableSlot *) scan->slot)->buffer);
+	while ((tup = systable_getnext(scan)) != NULL)
+	{
+		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
+
+		if (wc_tomb_hides(tup, snapshot, buf))
+			hidden = true;
+		if (ssi)
+		{
+			TransactionId d = WcTombDeleter(tup, buf);
+
+			if (TransactionIdIsValid(d))
+				*deleter = d;
+		}
+		else if (hidden)
+			break;
+	}
 	systable_endscan(scan);
 	return hidden;
 }

@@ -323,7 +323,7 @@ extern BlockNumber WcToastBlocks(Relation rel);
 extern bool WcBlockTupleVisible(HeapTuple blocktup, Snapshot snapshot,
 								Buffer buf);
 extern void WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot,
-						 bool *hidden);
+						 bool *hidden, TransactionId *deleters);
 extern int	WcTombstonedBlocks(WcStorage *st, Oid **blocks);
 extern bool WcBlockTombstoned(const Oid *blocks, int n, Oid blockid);
 extern bool WcColdFetch(Relation rel, ItemPointer tid, Snapshot snapshot,
@@ -347,10 +347,21 @@ extern void WcStoreColdRow(TupleTableSlot *slot, HeapTuple row, Relation rel);
 extern void WcTombStates(WcStorage *st, Oid blockid, TransactionId OldestXmin,
 						 uint8 *state);
 extern bool WcRowHidden(WcStorage *st, Oid blockid, int row,
-						Snapshot snapshot);
+						Snapshot snapshot, TransactionId *deleter);
 extern bool WcColdRowVisible(Relation rel, ItemPointer tid, Snapshot snapshot);
 extern bool WcColdSuccessor(Relation rel, ItemPointer tid,
 							ItemPointer successor, TransactionId *xmin);
+
+/* wc_serializable.c: SERIALIZABLE conflicts out of cold rows */
+extern void WcBlockConflictOut(Relation rel, bool visible, HeapTuple blocktup,
+							   Buffer buf, Snapshot snapshot);
+extern TransactionId WcTombDeleter(HeapTuple tomb, Buffer buf);
+extern void WcRowConflictOut(Relation rel, HeapTuple row, bool visible,
+							 TransactionId deleter, Snapshot snapshot);
+extern void WcBlockRowsConflictOut(Relation rel, WcDecodedBlock *blk,
+								   const bool *hidden,
+								   const TransactionId *deleters,
+								   Snapshot snapshot);
 
 /* wc_delta.c: physical-size mode and heap delegation */
 extern int	wc_physical_depth;

@@ -12,7 +12,9 @@
  * as the slot's buffer for ExecStoreBufferHeapTuple, so rows are handed
  * out without copying.  The row's tombstone is looked up per fetch (one
  * TOAST index probe), because its visibility depends on the snapshot and
- * on concurrent writers.
+ * on concurrent writers.  Under SERIALIZABLE a fetch records heap's
+ * conflicts out for the block tuple and the tombstone, and locks the row
+ * (PredicateLockTID) before it reads the tombstone (wc_serializable.c).
  *
  * index_delete_tuples: btree asks the table which index entries are dead.
  * Heap's callback reads each TID's heap page, so cold TIDs and the key
@@ -191,6 +193,8 @@ wc_index_fetch_tuple(IndexFetchTableData *scan, ItemPointer tid,
 	Relation	rel = f->base.rel;
 	WcFetchCacheEntry *e;
 	int			row;
+	bool		visible;
+	TransactionId deleter;
 
 	if (WcTidIsDelta(tid))
 		return WcHeapRoutine()->index_fetch_tuple(f->heap, tid, snapshot, slot,
@@ -211,13 +215,18 @@ wc_index_fetch_tuple(IndexFetchTableData *scan, ItemPointer tid,
 	row = WcTidRow(tid);
 	if (e == NULL || row >= e->blk->nrows)
 		return false;
-	if (!WcBlockTupleVisible(&e->btup, snapshot, e->buf))
+	visible = WcBlockTupleVisible(&e->btup, snapshot, e->buf);
+	WcBlockConflictOut(rel, visible, &e->btup, e->buf, snapshot);
+	if (!visible)
 		return false;
-	if (WcRowHidden(&f->st, e->blockid, row, snapshot))
-		return false;
+	/* lock before reading the tombstone (wc_serializable.c) */
 	if (IsMVCCSnapshot(snapshot))
 		PredicateLockTID(rel, tid, snapshot,
 						 HeapTupleHeaderGetXmin(e->btup.t_data));
+	visible = !WcRowHidden(&f->st, e->blockid, row, snapshot, &deleter);
+	WcRowConflictOut(rel, &e->blk->rows[row], visible, deleter, snapshot);
+	if (!visible)
+		return false;
 	ExecStoreBufferHeapTuple(&e->blk->rows[row], slot, e->buf);
 	slot->tts_tableOid = RelationGetRelid(rel);
 	return true;

@@ -397,7 +397,7 @@ WcIndexBuildCold(Relation table, Relation index, IndexInfo *ii,
 			continue;
 		}
 		if (concurrent)
-			WcHiddenRows(&st, chunk_id, snapshot, hidden);
+			WcHiddenRows(&st, chunk_id, snapshot, hidden, NULL);
 		else
 			WcTombStates(&st, chunk_id, OldestXmin, rowstate);
 

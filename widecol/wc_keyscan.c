@@ -55,6 +55,13 @@
  *	  - Rows are stored in the scan slot (buffer heap tuples) with their
  *		TID in tts_tid, so UPDATE, DELETE, row locks and EvalPlanQual work;
  *		cold rows get PredicateLockTID as in wc_fetch.c.
+ *	  - SERIALIZABLE: every block tuple read and every row of a group
+ *		examined gets heap's conflict-out check (wc_serializable.c).  A
+ *		tombstone inserted before its hint was read is found, because its
+ *		block's tombstones are read after the hint, or again for that row
+ *		when the hint comes later (wc_ks_late_hint); a hint inserted after
+ *		the scan read its key index page conflicts with btree's predicate
+ *		lock on that page.
  *	  - The direction is the plan's, flipped for a backward executor
  *		direction; the planner never asks for backward scans or
  *		mark/restore (no CUSTOMPATH_SUPPORT_* flags), so scroll cursors and
@@ -121,6 +128,7 @@ typedef struct WcKsBlock
 	uint64		used;			/* LRU clock */
 	bool		hidden_ready;	/* hidden[] holds the tombstones */
 	bool		hidden[WC_MAX_BLOCK_ROWS];
+	TransactionId deleters[WC_MAX_BLOCK_ROWS];	/* WcHiddenRows, SSI */
 } WcKsBlock;
 
 /* A run in the merge: pending (known by its entry) or open */
@@ -643,6 +651,7 @@ wc_ks_get_block(WcKeyScanState *ks, ItemPointer btid)
 	Oid			chunk_id;
 	int32		seq;
 	int			i;
+	bool		visible;
 
 	for (i = 0; i < WC_KS_CACHE_SIZE; i++)
 	{
@@ -668,7 +677,9 @@ wc_ks_get_block(WcKeyScanState *ks, ItemPointer btid)
 	wc_ks_prefetch(ks, btid);
 	if (!WcStorageFetchAt(&ks->st, btid, &buf, &btup, &blockid))
 		return NULL;
-	if (!WcBlockTupleVisible(&btup, snapshot, buf))
+	visible = WcBlockTupleVisible(&btup, snapshot, buf);
+	WcBlockConflictOut(rel, visible, &btup, buf, snapshot);
+	if (!visible)
 	{
 		ReleaseBuffer(buf);
 		return NULL;
@@ -1092,6 +1103,37 @@ wc_ks_recheck_row(WcKeyScanState *ks, TupleTableSlot *slot)
 }
 
 /*
+ * A hint for cold row tid, read after the row's block had its tombstones
+ * read: the tombstone is a concurrent writer's (one the snapshot sees was
+ * there before).  Under SERIALIZABLE read it, so that emitting the row
+ * records the conflict out; the writer's check of the key index page this
+ * scan has locked covers a hint that is not there yet.
+ */
+static void
+wc_ks_late_hint(WcKeyScanState *ks, ItemPointer tid)
+{
+	Relation	rel = ks->css.ss.ss_currentRelation;
+	Snapshot	snapshot = ks->css.ss.ps.state->es_snapshot;
+	int			row = WcTidRow(tid);
+	int			i;
+
+	if (!CheckForSerializableConflictOutNeeded(rel, snapshot))
+		return;
+	for (i = 0; i < WC_KS_CACHE_SIZE; i++)
+	{
+		WcKsBlock  *b = &ks->cache[i];
+		TransactionId deleter;
+
+		if (b->blockid != WcTidBlock(tid) || !b->hidden_ready ||
+			row >= b->blk->nrows)
+			continue;
+		WcRowHidden(&ks->st, b->blockid, row, snapshot, &deleter);
+		if (TransactionIdIsValid(deleter))
+			b->deleters[row] = deleter;
+	}
+}
+
+/*
  * Emit the next row of run i into slot if it is visible, not hidden and
  * meets the conditions; advance the run.  Returns true if slot holds it.
  */
@@ -1120,11 +1162,17 @@ wc_ks_emit_cold(WcKeyScanState *ks, int i, TupleTableSlot *slot)
 	if (!b->hidden_ready && list_member_oid(ks->hinted, b->blockid))
 	{
 		wc_ks_open_storage(ks);
-		WcHiddenRows(&ks->st, b->blockid, snapshot, b->hidden);
+		WcHiddenRows(&ks->st, b->blockid, snapshot, b->hidden, b->deleters);
 		b->hidden_ready = true;
 	}
-	if ((b->hidden_ready && b->hidden[row]) || !wc_ks_row_in_group(ks, tup))
+	if (!wc_ks_row_in_group(ks, tup))
 		return false;
+	if (b->hidden_ready)
+	{
+		WcRowConflictOut(rel, tup, !b->hidden[row], b->deleters[row], snapshot);
+		if (b->hidden[row])
+			return false;
+	}
 	ExecStoreBufferHeapTuple(tup, slot, b->buf);
 	slot->tts_tableOid = RelationGetRelid(rel);
 	if (ks->nsel < ks->nkeys && !wc_ks_recheck_row(ks, slot))
@@ -1210,6 +1258,7 @@ wc_keyscan_next(ScanState *ss)
 
 			ks->hinted = list_append_unique_oid(ks->hinted, WcTidBlock(&ks->etid));
 			MemoryContextSwitchTo(old);
+			wc_ks_late_hint(ks, &ks->etid);
 		}
 		else if (WcTidRunKind(&ks->etid) ==
 				 (ScanDirectionIsForward(ks->dir) ? WC_RUN_START : WC_RUN_END))

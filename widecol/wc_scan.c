@@ -18,7 +18,12 @@
  * stored in the slot as buffer heap tuples pointing into the decoded block
  * (valid until the scan moves to another block) with the TOAST buffer as
  * their pin, so the slot type stays TTSOpsBufferHeapTuple.  Backward
- * scans walk the cold tier and then the delta in reverse.
+ * scans walk the cold tier and then the delta in reverse.  Under
+ * SERIALIZABLE the delta scan's relation predicate lock covers cold rows,
+ * and every block tuple and every row of a probed block gets heap's
+ * conflict-out check (wc_serializable.c); a tombstone written after the
+ * block list was made is the writer's to report, because it checks for
+ * that relation lock after inserting the tombstone.
  *
  * ANALYZE and TABLESAMPLE sample a virtual block space: blocks below D
  * (delta blocks when the scan began) are heap pages handled by heap's
@@ -88,6 +93,7 @@ typedef struct WcScanDescData
 	WcDecodedBlock *blk;
 	int			row;
 	bool		hidden[WC_MAX_BLOCK_ROWS];
+	TransactionId deleters[WC_MAX_BLOCK_ROWS];	/* WcHiddenRows, SSI */
 	bool		tombs_known;	/* tombs[] lists every block to probe */
 	int			ntombs;
 	Oid		   *tombs;			/* WcTombstonedBlocks, in cxt */
@@ -333,6 +339,7 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 		int32		seq;
 		const char *data;
 		Size		len;
+		bool		visible;
 
 		CHECK_FOR_INTERRUPTS();
 		tup = heap_getnext(s->toast, dir);
@@ -343,7 +350,9 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 		if (seq != WC_SEQ_BLOCK)
 			continue;
 		buf = ((HeapScanDesc) s->toast)->rs_cbuf;
-		if (!WcBlockTupleVisible(tup, snapshot, buf))
+		visible = WcBlockTupleVisible(tup, snapshot, buf);
+		WcBlockConflictOut(rel, visible, tup, buf, snapshot);
+		if (!visible)
 			continue;
 
 		s->cur_blockid = chunk_id;
@@ -353,7 +362,11 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 		memset(s->hidden, 0, sizeof(s->hidden));
 		if (!s->tombs_known ||
 			WcBlockTombstoned(s->tombs, s->ntombs, chunk_id))
-			WcHiddenRows(&s->st, chunk_id, snapshot, s->hidden);
+		{
+			WcHiddenRows(&s->st, chunk_id, snapshot, s->hidden, s->deleters);
+			WcBlockRowsConflictOut(rel, s->blk, s->hidden, s->deleters,
+								   snapshot);
+		}
 		s->row = forward ? -1 : s->blk->nrows;
 		found = wc_block_next_row(s, forward, slot);
 		if (!found)
@@ -405,11 +418,14 @@ wc_tuple_tid_valid(TableScanDesc sscan, ItemPointer tid)
 /*
  * Load the visible block tuples of virtual cold block vblock (TOAST pages
  * vblock * pages_per_block onwards) for sampling: their rows, and which of
- * them the snapshot sees tombstoned.
+ * them the snapshot sees tombstoned.  A TABLESAMPLE scan (sample) reads
+ * them for a query: under SERIALIZABLE it records heap's conflicts out for
+ * every block tuple and row of the pages, as heapgetpage does.
  */
 static void
 wc_load_toast_pages(WcScanDesc s, BlockNumber vblock,
-					BufferAccessStrategy bstrategy, Snapshot snapshot)
+					BufferAccessStrategy bstrategy, Snapshot snapshot,
+					bool sample)
 {
 	Relation	rel = s->rs_base.rs_rd;
 	BlockNumber first = vblock * s->pages_per_block;
@@ -450,6 +466,7 @@ wc_load_toast_pages(WcScanDesc s, BlockNumber vblock,
 			const char *data;
 			Size		len;
 			WcDecodedBlock *blk;
+			bool		visible;
 
 			if (!ItemIdIsNormal(lp))
 				continue;
@@ -459,8 +476,13 @@ wc_load_toast_pages(WcScanDesc s, BlockNumber vblock,
 			ItemPointerSet(&tup.t_self, tblock, off);
 			WcStorageGetChunk(&tup, RelationGetDescr(s->st.toastrel), &chunk_id,
 							  &seq, &data, &len);
-			if (seq != WC_SEQ_BLOCK ||
-				!HeapTupleSatisfiesVisibility(&tup, snapshot, buf))
+			if (seq != WC_SEQ_BLOCK)
+				continue;
+			visible = HeapTupleSatisfiesVisibility(&tup, snapshot, buf);
+			if (sample)
+				HeapCheckForSerializableConflictOut(visible, rel, &tup, buf,
+													snapshot);
+			if (!visible)
 				continue;
 			s->cur_blockid = chunk_id;
 			if (data == NULL)
@@ -482,7 +504,10 @@ wc_load_toast_pages(WcScanDesc s, BlockNumber vblock,
 		bool		hidden[WC_MAX_BLOCK_ROWS] = {0};
 		int			i;
 
-		WcHiddenRows(&s->st, blk->blockid, snapshot, hidden);
+		WcHiddenRows(&s->st, blk->blockid, snapshot, hidden,
+					 sample ? s->deleters : NULL);
+		if (sample)
+			WcBlockRowsConflictOut(rel, blk, hidden, s->deleters, snapshot);
 		for (i = 0; i < blk->nrows; i++)
 		{
 			s->page.rows[s->page.nrows] = &blk->rows[i];
@@ -508,7 +533,7 @@ wc_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
 	}
 	s->page_cold = true;
 	wc_load_toast_pages(s, blockno - s->delta_blocks, bstrategy,
-						GetActiveSnapshot());
+						GetActiveSnapshot(), false);
 	return true;
 }
 
@@ -577,7 +602,7 @@ wc_scan_sample_next_block(TableScanDesc sscan, SampleScanState *scanstate)
 	}
 	s->page_cold = true;
 	wc_load_toast_pages(s, blockno - s->delta_blocks, NULL,
-						s->rs_base.rs_snapshot);
+						s->rs_base.rs_snapshot, true);
 	return true;
 }
 

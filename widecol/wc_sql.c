@@ -244,7 +244,7 @@ widecol_table_stats(PG_FUNCTION_ARGS)
 		if (data == NULL)
 			WcCorrupted(rel, chunk_id, "block tuple has no inline data");
 		WcBlockSummarize(rel, chunk_id, data, len, &sum);
-		WcHiddenRows(&st, chunk_id, snapshot, hidden);
+		WcHiddenRows(&st, chunk_id, snapshot, hidden, NULL);
 		blocks++;
 		for (r = 0; r < sum.nrows; r++)
 			rows += hidden[r] ? 0 : 1;
