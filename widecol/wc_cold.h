@@ -402,6 +402,12 @@ typedef struct WcMoveResult
 	int64		blocks_written;
 	int64		raw_bytes;
 	int64		compressed_bytes;
+	/* live delta rows the move left behind, by reason */
+	int64		left_recent;	/* not yet visible to every transaction */
+	int64		left_busy;		/* being deleted, updated or locked */
+	int64		left_toasted;	/* with out-of-line values */
+	int64		left_large;		/* over WC_MAX_COLD_ROW */
+	int64		left_order;		/* below their partition's last cold key */
 } WcMoveResult;
 extern void WcMove(Relation rel, WcMoveResult *result);
 extern void WcMoveAsOwner(Relation rel, WcMoveResult *result);
@@ -411,6 +417,11 @@ extern bool WcTableIsPublished(Relation rel);
 
 /* wc_vacuum.c */
 extern void WcVacuumInitRoutine(TableAmRoutine *routine);
+extern char *WcSizePretty(int64 n);
+
+/* wc_vacuum_move.c */
+extern bool wc_vacuum_move;
+extern void WcVacuumMove(VacuumStmt *stmt, bool isTopLevel);
 
 /* wc_verify.c */
 extern void WcVerify(Relation rel, Tuplestorestate *store, TupleDesc desc);
