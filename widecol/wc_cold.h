@@ -275,8 +275,9 @@ extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
 /* wc_pax.c */
 extern void WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,
 						StringInfo out);
-extern void WcPaxDecode(Relation rel, Oid blockid, const char *img, Size len,
-						int nrows, HeapTupleData *rows);
+extern void WcPaxDecode(Relation rel, TupleDesc desc, Oid blockid,
+						const char *img, Size len, int nrows,
+						HeapTupleData *rows);
 
 /* wc_block.c */
 extern WcBlockBuilder *WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd,
@@ -290,6 +291,10 @@ extern void WcBlockSummarize(Relation rel, Oid blockid, const char *data,
 extern WcDecodedBlock *WcBlockDecode(Relation rel, Oid blockid, const char *data,
 									 Size len, HeapTupleHeader blocktup,
 									 MemoryContext cxt);
+extern WcDecodedBlock *WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid,
+									   const char *data, Size len,
+									   HeapTupleHeader blocktup,
+									   MemoryContext cxt);
 extern void WcCorrupted(Relation rel, Oid blockid, const char *fmt,...) pg_attribute_printf(3, 4);
 extern WcKeyInfo *WcKeyInfoBuild(Relation rel);
 extern int	WcKeyCompare(WcKeyInfo *keys, HeapTuple a, HeapTuple b,
