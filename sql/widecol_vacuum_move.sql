@@ -156,6 +156,31 @@ SELECT count(*), sum(s) FROM vm_fail;
 VACUUM vm_fail;
 SELECT relid, stored_rows FROM widecol.tables WHERE relid::text = 'vm_fail';
 
+-- a query cancel (here a statement timeout) during a move is no WARNING:
+-- VACUUM fails, nothing moved, and the session goes on
+CREATE FUNCTION vm_slow(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF current_setting('vm.slow', true) = 'on' THEN
+    PERFORM pg_sleep(1);
+  END IF;
+  RETURN $1;
+END $$;
+CREATE TABLE vm_slow_t (k int, s int) USING widecol WITH (partition_key = 'k', sort_key = 's');
+CREATE INDEX vm_slow_t_slow ON vm_slow_t (vm_slow(s));
+INSERT INTO vm_slow_t SELECT g % 2, g FROM generate_series(1, 5) g;
+SET vm.slow = on;
+SET statement_timeout = '200ms';
+\set VERBOSITY terse
+VACUUM vm_slow_t;
+\set VERBOSITY default
+RESET statement_timeout;
+RESET vm.slow;
+SELECT count(*) FILTER (WHERE (ctid::text::point)[1] > 291) AS cold, count(*) FROM vm_slow_t;
+VACUUM vm_slow_t;
+SELECT count(*) FILTER (WHERE (ctid::text::point)[1] > 291) AS cold, count(*) FROM vm_slow_t;
+DROP TABLE vm_slow_t;
+DROP FUNCTION vm_slow(int);
+
 -- what is not a plain VACUUM moves nothing: ANALYZE, VACUUM FULL, errors
 INSERT INTO vm_other SELECT 8, g FROM generate_series(100, 109) g;
 ANALYZE vm_other;

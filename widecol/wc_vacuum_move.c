@@ -248,7 +248,8 @@ wc_vacmove_targets(VacuumStmt *stmt, Oid amoid, bool *ok)
 /*
  * Move rel's rows inside a subtransaction.  Returns NULL, or the error of a
  * move that failed (rolled back; the caller reports it); a query cancel is
- * re-thrown.
+ * re-thrown once the subtransaction is rolled back (an error escaping it
+ * would leave the session in an aborted transaction block).
  */
 static ErrorData *
 wc_vacmove_guarded(Relation rel, WcMoveResult *res)
@@ -270,12 +271,12 @@ wc_vacmove_guarded(Relation rel, WcMoveResult *res)
 	{
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			PG_RE_THROW();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
 	}
 	PG_END_TRY();
 	return edata;
