@@ -45,7 +45,8 @@
  * raises, no disk space) is rolled back with its subtransaction and its
  * error reported as a WARNING naming the table; VACUUM goes on with the
  * other tables and core's vacuum, which must keep working on a table whose
- * rows cannot move.  A query cancel is not caught: it ends the statement.
+ * rows cannot move.  A query cancel still ends the statement: it is
+ * re-thrown once the subtransaction is rolled back.
  *
  * Reports: one line per table at INFO under VACUUM VERBOSE, else DEBUG1:
  * rows moved, blocks written, raw and stored bytes, and the live rows that
@@ -360,6 +361,7 @@ wc_vacmove_table(Oid relid, Oid amoid, bool skip_locked, int elevel,
 			PushActiveSnapshot(GetTransactionSnapshot());
 			edata = wc_vacmove_guarded(rel, &res);
 			PopActiveSnapshot();
+			moved = (edata == NULL);
 			/* psql shows no CONTEXT of a WARNING: name the table up front */
 			if (edata != NULL)
 			{
@@ -369,7 +371,6 @@ wc_vacmove_table(Oid relid, Oid amoid, bool skip_locked, int elevel,
 				ThrowErrorData(edata);
 				FreeErrorData(edata);
 			}
-			moved = edata == NULL;
 		}
 		table_close(rel, NoLock);
 	}
