@@ -598,13 +598,13 @@ WcBlockSummarize(Relation rel, Oid blockid, const char *data, Size len,
  * here; the caller patches the MVCC fields.
  */
 static void
-wc_decode_v1(Relation rel, Oid blockid, const WcBlockHeader *hdr,
-			 const char *data, WcDecodedBlock *blk)
+wc_decode_v1(Relation rel, TupleDesc desc, Oid blockid,
+			 const WcBlockHeader *hdr, const char *data, WcDecodedBlock *blk)
 {
 	const WcRunEntry *runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
 	const WcChunkEntry *chunks = (const WcChunkEntry *) (runs + hdr->nruns);
 	const char *frames = data + wc_dir_size_v1(hdr->nruns, hdr->nchunks);
-	int			natts = RelationGetDescr(rel)->natts;
+	int			natts = desc->natts;
 	int			c;
 
 	for (c = 0; c < hdr->nchunks; c++)
@@ -646,32 +646,47 @@ wc_decode_v1(Relation rel, Oid blockid, const WcBlockHeader *hdr,
 
 /* Decode the rows of a format 3 block (one frame holding a PAX image) */
 static void
-wc_decode_v3(Relation rel, Oid blockid, const WcBlockHeader *hdr,
-			 const char *data, WcDecodedBlock *blk)
+wc_decode_v3(Relation rel, TupleDesc desc, Oid blockid,
+			 const WcBlockHeader *hdr, const char *data, WcDecodedBlock *blk)
 {
 	const char *frame = data + wc_dir_size(hdr->nruns);
 	char	   *image;
 
 	if ((hdr->flags & WC_CODEC_MASK) == WC_CODEC_NONE)
-		WcPaxDecode(rel, blockid, frame, hdr->raw_size, hdr->nrows, blk->rows);
+		WcPaxDecode(rel, desc, blockid, frame, hdr->raw_size, hdr->nrows,
+					blk->rows);
 	else
 	{
 		image = palloc(hdr->raw_size);
 		if (!WcDecompress(frame, hdr->comp_size, image, hdr->raw_size))
 			WcCorrupted(rel, blockid, "frame does not decompress");
-		WcPaxDecode(rel, blockid, image, hdr->raw_size, hdr->nrows, blk->rows);
+		WcPaxDecode(rel, desc, blockid, image, hdr->raw_size, hdr->nrows,
+					blk->rows);
 		pfree(image);
 	}
 }
 
 /*
- * Check and decode a block payload into cxt.  blocktup (the block tuple's
- * header, may be NULL) supplies the xmin, command id and hint bits patched
- * into every row.  Raises XX001 on any inconsistency.
+ * Check and decode a block payload of rel into cxt.  blocktup (the block
+ * tuple's header, may be NULL) supplies the xmin, command id and hint bits
+ * patched into every row.  Raises XX001 on any inconsistency.
  */
 WcDecodedBlock *
 WcBlockDecode(Relation rel, Oid blockid, const char *data, Size len,
 			  HeapTupleHeader blocktup, MemoryContext cxt)
+{
+	return WcBlockDecodeAs(rel, RelationGetDescr(rel), blockid, data, len,
+						   blocktup, cxt);
+}
+
+/*
+ * WcBlockDecode with the rows laid out by desc instead of rel's descriptor:
+ * a rewriting ALTER TABLE scans the table with the descriptor the rows were
+ * written with while the relation already has the new one.
+ */
+WcDecodedBlock *
+WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid, const char *data,
+				Size len, HeapTupleHeader blocktup, MemoryContext cxt)
 {
 	const WcBlockHeader *hdr = wc_check_payload(rel, blockid, data, len, true);
 	const WcRunEntry *runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
@@ -693,9 +708,9 @@ WcBlockDecode(Relation rel, Oid blockid, const char *data, Size len,
 	blk->written_at = hdr->written_at;
 
 	if (hdr->version == WC_BLOCK_VERSION_1)
-		wc_decode_v1(rel, blockid, hdr, data, blk);
+		wc_decode_v1(rel, desc, blockid, hdr, data, blk);
 	else
-		wc_decode_v3(rel, blockid, hdr, data, blk);
+		wc_decode_v3(rel, desc, blockid, hdr, data, blk);
 
 	/* every row becomes an ordinary heap tuple inserted with the block */
 	for (i = 0; i < blk->nrows; i++)

@@ -276,8 +276,9 @@ extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
 /* wc_pax.c */
 extern void WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,
 						StringInfo out);
-extern void WcPaxDecode(Relation rel, Oid blockid, const char *img, Size len,
-						int nrows, HeapTupleData *rows);
+extern void WcPaxDecode(Relation rel, TupleDesc desc, Oid blockid,
+						const char *img, Size len, int nrows,
+						HeapTupleData *rows);
 
 /* wc_block.c */
 extern WcBlockBuilder *WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd,
@@ -291,6 +292,10 @@ extern void WcBlockSummarize(Relation rel, Oid blockid, const char *data,
 extern WcDecodedBlock *WcBlockDecode(Relation rel, Oid blockid, const char *data,
 									 Size len, HeapTupleHeader blocktup,
 									 MemoryContext cxt);
+extern WcDecodedBlock *WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid,
+									   const char *data, Size len,
+									   HeapTupleHeader blocktup,
+									   MemoryContext cxt);
 extern void WcCorrupted(Relation rel, Oid blockid, const char *fmt,...) pg_attribute_printf(3, 4);
 extern WcKeyInfo *WcKeyInfoBuild(Relation rel);
 extern WcKeyInfo *WcKeyInfoCached(Relation rel);
@@ -415,6 +420,12 @@ typedef struct WcMoveResult
 	int64		blocks_written;
 	int64		raw_bytes;
 	int64		compressed_bytes;
+	/* live delta rows the move left behind, by reason */
+	int64		left_recent;	/* not yet visible to every transaction */
+	int64		left_busy;		/* being deleted, updated or locked */
+	int64		left_toasted;	/* with out-of-line values */
+	int64		left_large;		/* over WC_MAX_COLD_ROW */
+	int64		left_order;		/* below their partition's last cold key */
 } WcMoveResult;
 extern void WcMove(Relation rel, WcMoveResult *result);
 extern void WcMoveAsOwner(Relation rel, WcMoveResult *result);
@@ -424,6 +435,11 @@ extern bool WcTableIsPublished(Relation rel);
 
 /* wc_vacuum.c */
 extern void WcVacuumInitRoutine(TableAmRoutine *routine);
+extern char *WcSizePretty(int64 n);
+
+/* wc_vacuum_move.c */
+extern bool wc_vacuum_move;
+extern void WcVacuumMove(VacuumStmt *stmt, bool isTopLevel);
 
 /* wc_verify.c */
 extern void WcVerify(Relation rel, Tuplestorestate *store, TupleDesc desc);

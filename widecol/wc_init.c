@@ -74,6 +74,12 @@ _PG_init(void)
 							 "security or publications; other loads go through the delta.",
 							 &wc_copy_direct, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("widecol.vacuum_move",
+							 "Lets a plain VACUUM move delta rows before it vacuums.",
+							 "VACUUM then moves the committed rows of the widecol tables "
+							 "it processes into cold blocks, as widecol.compact() does.",
+							 &wc_vacuum_move, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("widecol.mover_enabled",
 							 "Starts the background mover.",
 							 "The mover moves the committed rows of widecol tables "

@@ -12,7 +12,8 @@
  *		 HEAPTUPLE_LIVE with xmin before GetOldestNonRemovableTransactionId
  *		 (every snapshot sees them), no out-of-line values, and at most
  *		 WC_MAX_COLD_ROW bytes; their keys and TIDs go into a tuplesort
- *		 (maintenance_work_mem, spilling to disk);
+ *		 (maintenance_work_mem, spilling to disk); the live rows that stay
+ *		 are counted by reason for VACUUM VERBOSE (WcMoveResult);
  *	  3. read them back in (partition key, sort key, TID) order, fetching
  *		 each row by its TID, so that every partition of the whole move is
  *		 one key-ordered stream (one run per block it spans, whatever the
@@ -290,11 +291,17 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 			prev = tup;
 			if (has_last && WcRowVsKey(ms->keys, RelationGetDescr(ms->rel), tup,
 										  last, lastnull) < 0)
+			{
+				ms->result->left_order++;
 				continue;
+			}
 		}
 		if (heap_delete(ms->rel, &tup->t_self, cid, InvalidSnapshot, false,
 						&tmfd, false) != TM_Ok)
+		{
+			ms->result->left_busy++;
 			continue;
+		}
 		WcBuilderAdd(b, tup, &tup->t_self);
 		bytes += tup->t_len + HEAPTUPLESIZE;
 		if (bytes >= budget)
@@ -361,11 +368,21 @@ WcMove(Relation rel, WcMoveResult *result)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		res = HeapTupleSatisfiesVacuum(tup, horizon, buf);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		if (res != HEAPTUPLE_LIVE ||
-			!TransactionIdPrecedes(HeapTupleHeaderGetXmin(tup->t_data), horizon) ||
-			HeapTupleHasExternal(tup) || tup->t_len > WC_MAX_COLD_ROW)
+		/* count the live rows that stay, by reason (file header, step 2) */
+		if (res == HEAPTUPLE_INSERT_IN_PROGRESS ||
+			(res == HEAPTUPLE_LIVE &&
+			 !TransactionIdPrecedes(HeapTupleHeaderGetXmin(tup->t_data), horizon)))
+			result->left_recent++;
+		else if (res == HEAPTUPLE_DELETE_IN_PROGRESS)
+			result->left_busy++;
+		else if (res != HEAPTUPLE_LIVE)
 			continue;
-		wc_mover_sort_add(&ms, tup);
+		else if (HeapTupleHasExternal(tup))
+			result->left_toasted++;
+		else if (tup->t_len > WC_MAX_COLD_ROW)
+			result->left_large++;
+		else
+			wc_mover_sort_add(&ms, tup);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	heap_endscan(scan);

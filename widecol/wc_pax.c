@@ -286,14 +286,15 @@ typedef struct WcPaxCursor
 /*
  * Decode the PAX image img (len bytes) of the nrows rows of block blockid
  * of rel into rows[] (t_data and t_len set; the caller patches the MVCC
- * fields and t_self).  The tuples live in one allocation in the current
+ * fields and t_self), laying the columns out as desc says (rel's
+ * descriptor, or the one the rows were written with while ALTER TABLE
+ * rewrites the table).  The tuples live in one allocation in the current
  * memory context.  Raises XX001 if the image is inconsistent.
  */
 void
-WcPaxDecode(Relation rel, Oid blockid, const char *img, Size len, int nrows,
-			HeapTupleData *rows)
+WcPaxDecode(Relation rel, TupleDesc desc, Oid blockid, const char *img,
+			Size len, int nrows, HeapTupleData *rows)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
 	const char *endimg = img + len;
 	const char *p = img;
 	const uint8 *flags;

@@ -358,7 +358,9 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 		s->cur_blockid = chunk_id;
 		if (data == NULL)
 			WcCorrupted(rel, chunk_id, "block tuple has no inline data");
-		s->blk = WcBlockDecode(rel, chunk_id, data, len, tup->t_data, s->blkcxt);
+		/* the slot's layout: ALTER TABLE's rewrite reads with the old one */
+		s->blk = WcBlockDecodeAs(rel, slot->tts_tupleDescriptor, chunk_id,
+								 data, len, tup->t_data, s->blkcxt);
 		memset(s->hidden, 0, sizeof(s->hidden));
 		if (!s->tombs_known ||
 			WcBlockTombstoned(s->tombs, s->ntombs, chunk_id))

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * wc_utility.c
- *	  ProcessUtility hook: widecol options in CREATE TABLE and ALTER TABLE.
+ *	  ProcessUtility hook: widecol options in CREATE TABLE and ALTER TABLE;
+ *	  plain VACUUM runs the mover first (wc_vacuum_move.c).
  *
  * PostgreSQL 15 validates table options with heap_reloptions() whatever
  * the access method, so WITH (partition_key = ...) would fail in core.  The
@@ -624,6 +625,11 @@ wc_process_utility(PlannedStmt *pstmt, const char *queryString,
 			break;
 		case T_RenameStmt:
 			st.rename_relid = WcCheckRename((RenameStmt *) parsetree);
+			break;
+		case T_VacuumStmt:
+			/* plain VACUUM moves rows first, in transactions of its own */
+			WcVacuumMove((VacuumStmt *) parsetree,
+						 context == PROCESS_UTILITY_TOPLEVEL);
 			break;
 		default:
 			break;

@@ -3,7 +3,8 @@
  * wc_vacuum.c
  *	  VACUUM, VACUUM FULL and CLUSTER of a widecol table.
  *
- * Plain VACUUM (DESIGN.md 7.5) never moves rows (D12):
+ * Plain VACUUM (DESIGN.md 7.5) never moves rows here (D12; the VACUUM
+ * statement runs the mover before it, wc_vacuum_move.c):
  *	  1. heap_vacuum_rel() on the delta, in physical-size mode: prunes,
  *		 removes index entries of dead delta tuples, truncates, freezes;
  *	  2. cold cleanup: a SnapshotAny scan of the TOAST relation finds dead
@@ -290,9 +291,9 @@ wc_cleanup_scan(Relation rel, TransactionId OldestXmin, WcCleanup *c)
 	WcStorageClose(&st);
 }
 
-/* Human-readable byte count */
-static char *
-wc_bytes(int64 n)
+/* Human-readable byte count (pg_size_pretty), palloc'd */
+char *
+WcSizePretty(int64 n)
 {
 	return text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty,
 															  Int64GetDatum(n))));
@@ -381,8 +382,8 @@ wc_relation_vacuum(Relation rel, struct VacuumParams *params,
 					get_namespace_name(RelationGetNamespace(rel)),
 					RelationGetRelationName(rel),
 					(long long) c.nblocks, (long long) c.live_rows,
-					(long long) c.dead_rows, wc_bytes(c.raw_bytes),
-					wc_bytes(c.comp_bytes)),
+					(long long) c.dead_rows, WcSizePretty(c.raw_bytes),
+					WcSizePretty(c.comp_bytes)),
 			 errdetail("Cleanup removed %lld index entries of %lld dead cold rows and %lld dead blocks from %d indexes.",
 					   (long long) removed, (long long) c.dead_rows,
 					   (long long) c.dead_blocks, nindexes)));

@@ -82,7 +82,8 @@ is($node->safe_psql('postgres', $cold_sql), '0', 'still no cold row');
 is($node->safe_psql('postgres', $index_sql), '400000|400000', 'indexes still agree');
 
 # VACUUM removes the index entries the aborted compactions left
-my ($ret, $stdout, $stderr) = $node->psql('postgres', 'VACUUM (VERBOSE) ev');
+my ($ret, $stdout, $stderr) = $node->psql('postgres',
+	'SET widecol.vacuum_move = off; VACUUM (VERBOSE) ev');
 like($stderr, qr/widecol "public\.ev": cold tier: 0 blocks/, 'VACUUM VERBOSE reports the cold tier');
 # (3 indexes: ev_user_ts, ev_kind and the key index ev_wckey)
 like($stderr, qr/Cleanup removed [1-9][0-9]* index entries of 0 dead cold rows and [1-9][0-9]* dead blocks from 3 indexes/,
