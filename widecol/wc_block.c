@@ -62,6 +62,15 @@
 #include "widecol.h"
 #include "wc_cold.h"
 
+/*
+ * The last block of a partition holds at least this many of its rows (when
+ * it has that many): the newest rows, which "latest N" reads, then sit in
+ * one block.  The builder looks this many rows past a full block to see
+ * where the partition it is cutting ends.
+ */
+#define WC_TAIL_ROWS			64
+#define WC_BUILDER_ROWS			(WC_MAX_BLOCK_ROWS + WC_TAIL_ROWS)
+
 struct WcBlockBuilder
 {
 	Relation	rel;
@@ -72,11 +81,13 @@ struct WcBlockBuilder
 	void	   *arg;
 	TimestampTz written_at;		/* stamp of its blocks; 0: the current time */
 
-	/* rows of the open block */
-	HeapTuple	rows[WC_MAX_BLOCK_ROWS];
-	ItemPointerData tids[WC_MAX_BLOCK_ROWS];
-	bool		newrun[WC_MAX_BLOCK_ROWS];
+	/* rows of the open block, and up to WC_TAIL_ROWS rows of lookahead */
+	HeapTuple	rows[WC_BUILDER_ROWS];
+	ItemPointerData tids[WC_BUILDER_ROWS];
+	bool		newrun[WC_BUILDER_ROWS];	/* row starts another partition */
 	int			n;
+	int			full_at;		/* rows when the block became full; 0: not */
+	bool		finishing;		/* no rows follow the open ones */
 	Size		raw_est;		/* estimated image bytes of the open rows */
 	double		ratio;			/* image / stored bytes of the last block */
 	Size		limit;			/* payload limit of the open block */
@@ -410,15 +421,21 @@ wc_next_limit(int k, Size size, Size dir)
 
 /*
  * Close a block from the open rows: as many of them as fit the block's
- * payload limit, found by compressing and, while the result is too large,
- * retrying with proportionally fewer rows.  A single row that does not fit
- * a shared-page limit gets a whole page.  The block goes to the flush
- * callback; the rows left over start the next block.
+ * payload limit (the rows up to the one that made it full, at most
+ * WC_MAX_BLOCK_ROWS), found by compressing and, while the result is too
+ * large, retrying with proportionally fewer rows.  A single row that does
+ * not fit a shared-page limit gets a whole page.  If the block would end
+ * inside a partition that ends, in the lookahead, fewer than WC_TAIL_ROWS
+ * (at most half the block's) rows later, it ends earlier, so that the
+ * partition's last block gets that many of its rows (or all of them, when
+ * the cut moves back to where the partition starts); the block stays at
+ * least half full.  The block goes to the flush callback; the rows left
+ * over start the next block.
  */
 static void
 wc_close_block(WcBlockBuilder *b)
 {
-	int			k = b->n;
+	int			k = Min(b->full_at > 0 ? b->full_at : b->n, WC_MAX_BLOCK_ROWS);
 	int			rest;
 	int			i;
 	Size		size;
@@ -444,6 +461,27 @@ wc_close_block(WcBlockBuilder *b)
 		fewer = (int) (k * (b->limit / (double) size) * 0.98);
 		k = Max(1, Min(k - 1, fewer));
 	}
+	if (k < b->n && !b->newrun[k])
+	{
+		int			start = k - 1;	/* where the partition starts in the block */
+		int			after = 1;	/* its rows from row k on */
+		int			tail = Min(WC_TAIL_ROWS, k / 2);	/* the block stays half full */
+
+		while (start > 0 && !b->newrun[start])
+			start--;
+		while (k + after < b->n && !b->newrun[k + after])
+			after++;
+		if ((k + after < b->n || b->finishing) && after < tail)
+		{
+			int			cut = Max(start, k - (tail - after));
+
+			if (cut < k)
+			{
+				k = cut;
+				size = wc_encode_rows(b, k);
+			}
+		}
+	}
 	b->ratio = Min(Max(b->image.len / (double) b->frame.len, 1.0), WC_RATIO_MAX);
 	b->nflush = k;
 	b->flush(b->arg, b, k, b->rows, b->tids);
@@ -458,6 +496,7 @@ wc_close_block(WcBlockBuilder *b)
 		b->newrun[0] = true;
 	b->n = rest;
 	b->nflush = 0;
+	b->full_at = 0;
 	b->raw_est = 0;
 	for (i = 0; i < rest; i++)
 		b->raw_est += wc_row_estimate(b->rows[i]);
@@ -466,14 +505,16 @@ wc_close_block(WcBlockBuilder *b)
 /*
  * Add a row (in key order) to the block being built.  tuple stays owned by
  * the caller and must live until the flush callback has seen it.  A block
- * closes at WC_MAX_BLOCK_ROWS rows or when its rows, compressed as well as
- * the previous block's, would about fill the block's payload limit.
+ * is full at WC_MAX_BLOCK_ROWS rows or when its rows, compressed as well as
+ * the previous block's, would about fill the block's payload limit; it
+ * closes when the partition it is in has ended or WC_TAIL_ROWS more rows
+ * have come (see wc_close_block).
  */
 void
 WcBuilderAdd(WcBlockBuilder *b, HeapTuple tuple, ItemPointer srctid)
 {
 	Assert(tuple->t_len <= WC_MAX_COLD_ROW);
-	if (b->n == WC_MAX_BLOCK_ROWS)
+	if (b->n == WC_BUILDER_ROWS)
 		wc_close_block(b);
 
 	b->rows[b->n] = tuple;
@@ -485,7 +526,12 @@ WcBuilderAdd(WcBlockBuilder *b, HeapTuple tuple, ItemPointer srctid)
 	b->n++;
 	b->raw_est += wc_row_estimate(tuple);
 
-	if (b->raw_est / b->ratio >= b->limit * 0.98)
+	if (b->full_at == 0)
+	{
+		if (b->n >= WC_MAX_BLOCK_ROWS || b->raw_est / b->ratio >= b->limit * 0.98)
+			b->full_at = b->n;
+	}
+	else if (b->newrun[b->n - 1] || b->n - b->full_at >= WC_TAIL_ROWS)
 		wc_close_block(b);
 }
 
@@ -493,8 +539,10 @@ WcBuilderAdd(WcBlockBuilder *b, HeapTuple tuple, ItemPointer srctid)
 void
 WcBuilderFinish(WcBlockBuilder *b)
 {
+	b->finishing = true;
 	while (b->n > 0)
 		wc_close_block(b);
+	b->finishing = false;
 	pfree(b->image.data);
 	pfree(b->frame.data);
 	b->image.data = NULL;

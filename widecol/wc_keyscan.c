@@ -114,6 +114,7 @@
 #include "wc_cold.h"
 
 #define WC_KS_CACHE_SIZE	8
+#define WC_KS_PREFETCH		3	/* blocks of run entries read ahead (cold) */
 
 /* A decoded block of the scan's cache, its buffer pinned */
 typedef struct WcKsBlock
@@ -587,10 +588,12 @@ wc_ks_can_prefetch(WcKeyScanState *ks, BlockNumber blkno)
 
 /*
  * Before block btid is read: if its page is not in shared buffers (a cold
- * read), ask the kernel to read ahead the page of the next opening run
- * entry too, from the entries btree has already copied from the key index
- * page the scan is on, so both reads are under way at once ("latest N"
- * after several mover runs spans runs in several blocks).  A stale entry
+ * read), ask the kernel to read ahead the pages of the next few opening
+ * run entries too (WC_KS_PREFETCH), from the entries btree has already
+ * copied from the key index page the scan is on, so the reads are under
+ * way at once ("latest N" after several mover runs spans runs in several
+ * blocks; one that a LIMIT then does not need costs a read, not time).
+ * A stale entry
  * may name a page past the end of the TOAST relation: prefetching is a
  * no-op there inside the first segment file, but md.c raises an error for
  * a missing segment file, so farther pages are prefetched only below a
@@ -602,6 +605,8 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 	BlockNumber blkno = ItemPointerGetBlockNumber(btid);
 	bool		forward = ScanDirectionIsForward(ks->dir);
 	int			opening = forward ? WC_RUN_START : WC_RUN_END;
+	BlockNumber done[WC_KS_PREFETCH];
+	int			ndone = 0;
 	BTScanOpaque so;
 	int			i;
 
@@ -618,16 +623,22 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 	{
 		ItemPointer tid = &so->currPos.items[i].heapTid;
 		ItemPointerData next;
+		BlockNumber page;
+		int			j;
 
 		if (WcTidRunKind(tid) != opening)
 			continue;
 		WcTidRunBlockTid(tid, &next);
-		if (ItemPointerGetBlockNumber(&next) == blkno)
+		page = ItemPointerGetBlockNumber(&next);
+		for (j = 0; j < ndone && done[j] != page; j++)
+			;
+		if (page == blkno || j < ndone)
 			continue;
-		if (wc_ks_can_prefetch(ks, ItemPointerGetBlockNumber(&next)))
-			(void) PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM,
-								  ItemPointerGetBlockNumber(&next));
-		return;
+		if (wc_ks_can_prefetch(ks, page))
+			(void) PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, page);
+		done[ndone++] = page;
+		if (ndone == WC_KS_PREFETCH)
+			return;
 	}
 }
 

@@ -51,6 +51,11 @@ like($committed, qr/^30000\|/, 'committed COPY load is there');
 $node->safe_psql('postgres',
 	q{INSERT INTO scratch SELECT g, 'u' FROM generate_series(1, 100) g;
 	  INSERT INTO scratch_heap SELECT g, 'u' FROM generate_series(1, 100) g;});
+# the unlogged widecol table has cold blocks too (in its unlogged TOAST
+# relation), and fresh rows beside them
+is($node->safe_psql('postgres', q{SELECT moved_rows FROM widecol.compact('scratch')}), '100',
+	'the unlogged widecol table has cold rows');
+$node->safe_psql('postgres', q{INSERT INTO scratch SELECT g, 'f' FROM generate_series(101, 120) g});
 
 # 2. kill -9 the backend of a COPY that is still loading
 my $copier = $node->background_psql('postgres', on_error_stop => 0);
@@ -81,6 +86,14 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM widecol.verify('ev') WHER
 is($node->safe_psql('postgres',
 	q{SELECT (SELECT count(*) FROM scratch), (SELECT count(*) FROM scratch_heap)}),
 	'0|0', 'unlogged widecol and heap tables are empty after the crash');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM widecol.verify('scratch') WHERE NOT ok}),
+	'0', 'the emptied unlogged table has no stale blocks or entries');
+$node->safe_psql('postgres', q{INSERT INTO scratch SELECT g, 'w' FROM generate_series(1, 10) g});
+is($node->safe_psql('postgres', q{SELECT moved_rows FROM widecol.compact('scratch')}), '10',
+	'the emptied unlogged table takes rows and cold blocks again');
+is($node->safe_psql('postgres', q{SELECT count(*), min(v), max(v) FROM scratch WHERE k BETWEEN 1 AND 10}),
+	'10|w|w', 'its new rows are there');
+$node->safe_psql('postgres', q{TRUNCATE scratch});
 
 # 3. immediate shutdown while a procedure commits update after update
 # (each commit bumps a widecol counter and appends to a heap ledger in the

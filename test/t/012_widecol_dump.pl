@@ -39,7 +39,24 @@ $node->safe_psql('src', q{
 	INSERT INTO unl SELECT g, 'u' FROM generate_series(1, 50) g;
 	CREATE TABLE plain (a int, b text);
 	INSERT INTO plain VALUES (1, 'heap');
+	ALTER TABLE readings SET (compression_level = 7);
+	ALTER TABLE parted_us SET (compression = 'none');
 });
+# most rows cold (events keeps its out-of-line values in the delta), some
+# fresh rows beside them
+for my $table ('events', 'readings', 'keyed', 'parted_eu')
+{
+	$node->safe_psql('src', "SELECT widecol.compact('$table')");
+}
+$node->safe_psql('src', q{
+	INSERT INTO events SELECT 7, '2027-01-01'::timestamptz + g * interval '1 minute', 1, '{}' FROM generate_series(1, 20) g;
+	DELETE FROM keyed WHERE id % 10 = 0;
+	UPDATE readings SET v = -v WHERE seq % 100 = 0;
+});
+is($node->safe_psql('src', q{
+	SELECT count(*) FILTER (WHERE stored_rows > 0) FROM widecol.tables
+	 WHERE relid IN ('events'::regclass, 'readings'::regclass, 'keyed'::regclass, 'parted_eu'::regclass)}),
+	'4', 'the source tables have cold rows');
 
 my $tmp = $node->basedir;
 $node->command_ok([ 'pg_dump', '-Fp', '-f', "$tmp/src.sql", '-d', $node->connstr('src') ],
@@ -69,6 +86,8 @@ is($node->safe_psql('dst', $catalog), $node->safe_psql('src', $catalog),
 	'relations, access methods and options match');
 my $view = q{SELECT relid, partition_key, sort_key FROM widecol.tables ORDER BY relid::text};
 is($node->safe_psql('dst', $view), $node->safe_psql('src', $view), 'widecol.tables matches');
+like($node->safe_psql('dst', q{SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'readings'::regclass}),
+	qr/compression_level=7/, 'compression options are restored');
 
 # each restored widecol table has one protected key index, created by
 # CREATE TABLE; the dumped CREATE INDEX of it did nothing
