@@ -114,7 +114,8 @@
 #include "wc_cold.h"
 
 #define WC_KS_CACHE_SIZE	8
-#define WC_KS_PREFETCH		3	/* blocks of run entries read ahead (cold) */
+#define WC_KS_PREFETCH		2	/* blocks of run entries read ahead (cold) */
+#define WC_KS_PREFETCHED	8	/* pages read ahead that the scan remembers */
 
 /* A decoded block of the scan's cache, its buffer pinned */
 typedef struct WcKsBlock
@@ -215,6 +216,8 @@ typedef struct WcKeyScanState
 	WcKsBlock	cache[WC_KS_CACHE_SIZE];
 	uint64		clock;
 	Oid			cur_blockid;	/* for the error context */
+	BlockNumber prefetched[WC_KS_PREFETCHED];	/* InvalidBlockNumber: unused */
+	int			nextprefetch;
 
 	uint64		delta_rows;
 	uint64		cold_rows;
@@ -588,16 +591,18 @@ wc_ks_can_prefetch(WcKeyScanState *ks, BlockNumber blkno)
 
 /*
  * Before block btid is read: if its page is not in shared buffers (a cold
- * read), ask the kernel to read ahead the pages of the next few opening
- * run entries too (WC_KS_PREFETCH), from the entries btree has already
- * copied from the key index page the scan is on, so the reads are under
- * way at once ("latest N" after several mover runs spans runs in several
- * blocks; one that a LIMIT then does not need costs a read, not time).
- * A stale entry
- * may name a page past the end of the TOAST relation: prefetching is a
- * no-op there inside the first segment file, but md.c raises an error for
- * a missing segment file, so farther pages are prefetched only below a
- * known size.
+ * read we did not see coming), ask the kernel to read ahead the pages of
+ * the next few opening run entries too (WC_KS_PREFETCH), from the entries
+ * btree has already copied from the key index page the scan is on, so the
+ * reads are under way at once ("latest N" after several mover runs spans
+ * runs in several blocks; a page that a LIMIT then does not need costs a
+ * read, not time).  Pages read ahead are remembered and not looked up
+ * again.  The lookup also tells WcStorageFetchAt whether the page exists
+ * (a page in shared buffers does), sparing it a second lookup or a size
+ * request.  A stale entry may name a page past the end of the TOAST
+ * relation: prefetching is a no-op there inside the first segment file,
+ * but md.c raises an error for a missing segment file, so farther pages
+ * are prefetched only below a known size.
  */
 static void
 wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
@@ -605,15 +610,23 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 	BlockNumber blkno = ItemPointerGetBlockNumber(btid);
 	bool		forward = ScanDirectionIsForward(ks->dir);
 	int			opening = forward ? WC_RUN_START : WC_RUN_END;
-	BlockNumber done[WC_KS_PREFETCH];
-	int			ndone = 0;
+	int			ahead = 0;
 	BTScanOpaque so;
 	int			i;
 
+	for (i = 0; i < WC_KS_PREFETCHED; i++)
+		if (ks->prefetched[i] == blkno)
+			return;
 	if (RelationUsesLocalBuffers(ks->st.toastrel) || ks->scan == NULL ||
-		!wc_ks_can_prefetch(ks, blkno) ||
-		BufferIsValid(PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, blkno).recent_buffer))
+		!wc_ks_can_prefetch(ks, blkno))
 		return;
+	if (BufferIsValid(PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, blkno).recent_buffer))
+	{
+		ks->st.nblocks = Max(ks->st.nblocks, blkno + 1);
+		return;
+	}
+	if (blkno >= ks->st.nblocks)
+		ks->st.nblocks = RelationGetNumberOfBlocks(ks->st.toastrel);
 	so = (BTScanOpaque) ks->scan->opaque;
 	if (!BTScanPosIsValid(so->currPos))
 		return;
@@ -630,14 +643,14 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 			continue;
 		WcTidRunBlockTid(tid, &next);
 		page = ItemPointerGetBlockNumber(&next);
-		for (j = 0; j < ndone && done[j] != page; j++)
+		for (j = 0; j < WC_KS_PREFETCHED && ks->prefetched[j] != page; j++)
 			;
-		if (page == blkno || j < ndone)
+		if (page == blkno || j < WC_KS_PREFETCHED || !wc_ks_can_prefetch(ks, page))
 			continue;
-		if (wc_ks_can_prefetch(ks, page))
-			(void) PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, page);
-		done[ndone++] = page;
-		if (ndone == WC_KS_PREFETCH)
+		(void) PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, page);
+		ks->prefetched[ks->nextprefetch] = page;
+		ks->nextprefetch = (ks->nextprefetch + 1) % WC_KS_PREFETCHED;
+		if (++ahead == WC_KS_PREFETCH)
 			return;
 	}
 }
@@ -1287,6 +1300,7 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 	WcIndexVarContext context;
 	List	   *fixed = NIL;
 	ListCell   *lc;
+	int			i;
 
 	/*
 	 * ExecInitCustomScan gave us a virtual scan slot, which has no system
@@ -1332,6 +1346,8 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 	ks->arrays = palloc0(sizeof(WcKsArray) * Max(ks->nsel, 1));
 	ks->maxruns = 4;
 	ks->runs = palloc(sizeof(WcKsRun) * ks->maxruns);
+	for (i = 0; i < WC_KS_PREFETCHED; i++)
+		ks->prefetched[i] = InvalidBlockNumber;
 	ks->groupcxt = AllocSetContextCreate(CurrentMemoryContext, "widecol keyscan group",
 										 ALLOCSET_SMALL_SIZES);
 	ks->arraycxt = AllocSetContextCreate(CurrentMemoryContext, "widecol keyscan arrays",
