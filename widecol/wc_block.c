@@ -420,17 +420,16 @@ wc_next_limit(int k, Size size, Size dir)
 }
 
 /*
- * Close a block from the open rows: as many of them as fit the block's
- * payload limit (the rows up to the one that made it full, at most
- * WC_MAX_BLOCK_ROWS), found by compressing and, while the result is too
- * large, retrying with proportionally fewer rows.  A single row that does
- * not fit a shared-page limit gets a whole page.  If the block would end
- * inside a partition that ends, in the lookahead, fewer than WC_TAIL_ROWS
- * (at most half the block's) rows later, it ends earlier, so that the
- * partition's last block gets that many of its rows (or all of them, when
- * the cut moves back to where the partition starts); the block stays at
- * least half full.  The block goes to the flush callback; the rows left
- * over start the next block.
+ * Close a block from the open rows: the rows up to the one that made it
+ * full (at most WC_MAX_BLOCK_ROWS), but if that would end the block inside
+ * a partition that ends, in the lookahead, fewer than WC_TAIL_ROWS (at most
+ * half the block's) rows later, fewer, so that the partition's last block
+ * gets that many of its rows (or all of them, when the cut moves back to
+ * where the partition starts; the block stays at least half full).  Then
+ * compress, and while the result is too large for the block's payload
+ * limit, retry with proportionally fewer rows.  A single row that does not
+ * fit a shared-page limit gets a whole page.  The block goes to the flush
+ * callback; the rows left over start the next block.
  */
 static void
 wc_close_block(WcBlockBuilder *b)
@@ -442,6 +441,23 @@ wc_close_block(WcBlockBuilder *b)
 
 	if (b->n == 0)
 		return;
+	if (k < b->n && !b->newrun[k])
+	{
+		int			start = k - 1;	/* where the partition starts in the block */
+		int			after = 1;	/* its rows from row k on */
+		int			tail = Min(WC_TAIL_ROWS, k / 2);	/* the block stays half full */
+
+		while (start > 0 && !b->newrun[start])
+			start--;
+		while (k + after < b->n && !b->newrun[k + after])
+			after++;
+		if ((k + after < b->n || b->finishing) && after < tail)
+		{
+			int			cut = Max(start, k - (tail - after));
+
+			k = cut;
+		}
+	}
 	for (;;)
 	{
 		int			fewer;
@@ -460,27 +476,6 @@ wc_close_block(WcBlockBuilder *b)
 		}
 		fewer = (int) (k * (b->limit / (double) size) * 0.98);
 		k = Max(1, Min(k - 1, fewer));
-	}
-	if (k < b->n && !b->newrun[k])
-	{
-		int			start = k - 1;	/* where the partition starts in the block */
-		int			after = 1;	/* its rows from row k on */
-		int			tail = Min(WC_TAIL_ROWS, k / 2);	/* the block stays half full */
-
-		while (start > 0 && !b->newrun[start])
-			start--;
-		while (k + after < b->n && !b->newrun[k + after])
-			after++;
-		if ((k + after < b->n || b->finishing) && after < tail)
-		{
-			int			cut = Max(start, k - (tail - after));
-
-			if (cut < k)
-			{
-				k = cut;
-				size = wc_encode_rows(b, k);
-			}
-		}
 	}
 	b->ratio = Min(Max(b->image.len / (double) b->frame.len, 1.0), WC_RATIO_MAX);
 	b->nflush = k;
