@@ -176,9 +176,11 @@ static HTAB *wc_keyinfo_cache = NULL;
 /*
  * WcKeyInfoBuild(rel), built once per relcache entry of rel: an entry is
  * rebuilt when rel's key information (rd_amcache, flushed by every
- * relcache invalidation) was rebuilt since.  Callers must not change it.  A
- * replaced entry's memory goes to the current transaction, which frees it
- * when it ends, because a scan of this statement may still use it.
+ * relcache invalidation) was rebuilt since.  Callers must not change it.
+ * It is built in a child of the current context, which an error frees,
+ * and moved under CacheMemoryContext once it is complete.  A replaced
+ * entry's memory goes to the current transaction, which frees it when it
+ * ends, because a scan of this statement may still use it.
  */
 WcKeyInfo *
 WcKeyInfoCached(Relation rel)
@@ -186,7 +188,9 @@ WcKeyInfoCached(Relation rel)
 	uint64		generation = WcGetKeyIndexInfo(rel)->generation;
 	Oid			relid = RelationGetRelid(rel);
 	WcKeyInfoEntry *entry;
+	MemoryContext cxt;
 	MemoryContext old;
+	WcKeyInfo  *ki;
 	bool		found;
 
 	if (wc_keyinfo_cache == NULL)
@@ -199,32 +203,24 @@ WcKeyInfoCached(Relation rel)
 		wc_keyinfo_cache = hash_create("widecol key info", 16, &ctl,
 									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	entry = hash_search(wc_keyinfo_cache, &relid, HASH_ENTER, &found);
-	if (found && entry->generation == generation)
+	entry = hash_search(wc_keyinfo_cache, &relid, HASH_FIND, NULL);
+	if (entry != NULL && entry->generation == generation)
 		return entry->ki;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "widecol key info",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	ki = WcKeyInfoBuild(rel);
+	MemoryContextSwitchTo(old);
+
+	entry = hash_search(wc_keyinfo_cache, &relid, HASH_ENTER, &found);
 	if (found)
 		MemoryContextSetParent(entry->cxt, TopTransactionContext);
-	entry->cxt = NULL;
-	entry->ki = NULL;
-	entry->generation = 0;
-	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "widecol key info",
-									   ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(entry->cxt);
-	PG_TRY();
-	{
-		entry->ki = WcKeyInfoBuild(rel);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(old);
-		MemoryContextDelete(entry->cxt);
-		hash_search(wc_keyinfo_cache, &relid, HASH_REMOVE, NULL);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	entry->cxt = cxt;
+	entry->ki = ki;
 	entry->generation = generation;
-	return entry->ki;
+	return ki;
 }
 
 /* Compare the first nkeys key columns of two rows */
@@ -452,11 +448,7 @@ wc_close_block(WcBlockBuilder *b)
 		while (k + after < b->n && !b->newrun[k + after])
 			after++;
 		if ((k + after < b->n || b->finishing) && after < tail)
-		{
-			int			cut = Max(start, k - (tail - after));
-
-			k = cut;
-		}
+			k = Max(start, k - (tail - after));
 	}
 	for (;;)
 	{

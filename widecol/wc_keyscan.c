@@ -589,6 +589,18 @@ wc_ks_can_prefetch(WcKeyScanState *ks, BlockNumber blkno)
 	return blkno < RELSEG_SIZE || blkno < ks->st.nblocks;
 }
 
+/* Has the scan read TOAST page blkno ahead already? */
+static bool
+wc_ks_prefetched(WcKeyScanState *ks, BlockNumber blkno)
+{
+	int			i;
+
+	for (i = 0; i < WC_KS_PREFETCHED; i++)
+		if (ks->prefetched[i] == blkno)
+			return true;
+	return false;
+}
+
 /*
  * Before block btid is read: if its page is not in shared buffers (a cold
  * read we did not see coming), ask the kernel to read ahead the pages of
@@ -614,11 +626,8 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 	BTScanOpaque so;
 	int			i;
 
-	for (i = 0; i < WC_KS_PREFETCHED; i++)
-		if (ks->prefetched[i] == blkno)
-			return;
-	if (RelationUsesLocalBuffers(ks->st.toastrel) || ks->scan == NULL ||
-		!wc_ks_can_prefetch(ks, blkno))
+	if (wc_ks_prefetched(ks, blkno) || RelationUsesLocalBuffers(ks->st.toastrel) ||
+		ks->scan == NULL || !wc_ks_can_prefetch(ks, blkno))
 		return;
 	if (BufferIsValid(PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, blkno).recent_buffer))
 	{
@@ -637,15 +646,12 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 		ItemPointer tid = &so->currPos.items[i].heapTid;
 		ItemPointerData next;
 		BlockNumber page;
-		int			j;
 
 		if (WcTidRunKind(tid) != opening)
 			continue;
 		WcTidRunBlockTid(tid, &next);
 		page = ItemPointerGetBlockNumber(&next);
-		for (j = 0; j < WC_KS_PREFETCHED && ks->prefetched[j] != page; j++)
-			;
-		if (page == blkno || j < WC_KS_PREFETCHED || !wc_ks_can_prefetch(ks, page))
+		if (page == blkno || wc_ks_prefetched(ks, page) || !wc_ks_can_prefetch(ks, page))
 			continue;
 		(void) PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, page);
 		ks->prefetched[ks->nextprefetch] = page;
@@ -736,13 +742,47 @@ wc_ks_get_block(WcKeyScanState *ks, ItemPointer btid)
 	return victim;
 }
 
+/*
+ * Does scan key key (on a key index column) hold for cold row row?  A NULL
+ * in the row's column gives ifnull.
+ */
+static bool
+wc_ks_key_holds(WcKeyScanState *ks, ScanKey key, HeapTuple row, bool ifnull)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(row, ks->ki->attnums[key->sk_attno - 1],
+								 RelationGetDescr(ks->css.ss.ss_currentRelation),
+								 &isnull);
+
+	if (isnull)
+		return ifnull;
+	return DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation,
+										  d, key->sk_argument));
+}
+
+/* Copy an entry key (datums of the key index columns) into groupcxt */
+static void
+wc_ks_copy_key(WcKeyScanState *ks, Datum *key, bool *null, Datum *dst,
+			   bool *dstnull)
+{
+	MemoryContext old = MemoryContextSwitchTo(ks->groupcxt);
+	int			i;
+
+	for (i = 0; i < ks->ki->nkeys; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(ks->index), i);
+
+		dstnull[i] = null[i];
+		dst[i] = null[i] ? (Datum) 0 : datumCopy(key[i], att->attbyval, att->attlen);
+	}
+	MemoryContextSwitchTo(old);
+}
+
 /* Add a pending run named by an opening entry (tid, key) to the merge */
 static void
 wc_ks_add_run(WcKeyScanState *ks, ItemPointer tid, Datum *key, bool *null)
 {
 	WcKsRun    *run;
-	MemoryContext old;
-	int			i;
 
 	if (ks->nruns == ks->maxruns)
 	{
@@ -752,16 +792,7 @@ wc_ks_add_run(WcKeyScanState *ks, ItemPointer tid, Datum *key, bool *null)
 	run = &ks->runs[ks->nruns++];
 	memset(run, 0, sizeof(WcKsRun));
 	WcTidRunBlockTid(tid, &run->btid);
-	old = MemoryContextSwitchTo(ks->groupcxt);
-	for (i = 0; i < ks->ki->nkeys; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(ks->index), i);
-
-		run->null[i] = null[i];
-		run->key[i] = null[i] ? (Datum) 0 :
-			datumCopy(key[i], att->attbyval, att->attlen);
-	}
-	MemoryContextSwitchTo(old);
+	wc_ks_copy_key(ks, key, null, run->key, run->null);
 }
 
 /* Drop run i from the merge */
@@ -774,37 +805,20 @@ wc_ks_drop_run(WcKeyScanState *ks, int i)
 }
 
 /*
- * Does a cold row lie at or past the group's leading bound in scan order?
- * key is the bound (an inequality on the first sort key column); NULLs
- * sort last, so they lie past any bound forward and before it backward.
- */
-static bool
-wc_ks_reached_lead(WcKeyScanState *ks, ScanKey key, HeapTuple row)
-{
-	bool		isnull;
-	Datum		d = heap_getattr(row, ks->ki->attnums[key->sk_attno - 1],
-								 RelationGetDescr(ks->css.ss.ss_currentRelation),
-								 &isnull);
-
-	if (isnull)
-		return ScanDirectionIsForward(ks->dir);
-	return DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation,
-										  d, key->sk_argument));
-}
-
-/*
  * Move a just opened run to its first row (in scan order) at the group's
  * leading bound, skipping the rows a straddling run has before it.  Rows
  * of a run share the partition and are in key order, so an inequality on
- * the first sort key column holds from some row on: a binary search finds
- * it, comparing a few rows.  If no row reaches the bound
- * the run stays at its last row, which the emitter then rejects.
+ * the first sort key column holds from some row on (NULLs sort last: past
+ * any bound forward, before it backward): a binary search finds it,
+ * comparing a few rows.  If no row reaches the bound the run stays at its
+ * last row, which the emitter then rejects.
  */
 static void
 wc_ks_seek_lead(WcKeyScanState *ks, WcKsRun *run)
 {
 	ScanKey		key;
-	int			step = ScanDirectionIsForward(ks->dir) ? 1 : -1;
+	bool		forward = ScanDirectionIsForward(ks->dir);
+	int			step = forward ? 1 : -1;
 	int			lo = 0;
 	int			hi;
 
@@ -814,14 +828,14 @@ wc_ks_seek_lead(WcKeyScanState *ks, WcKsRun *run)
 	if (key->sk_strategy == BTEqualStrategyNumber || (key->sk_flags & SK_ISNULL))
 		return;
 	hi = (run->stop - run->pos) * step;		/* rows left in the run */
-	if (wc_ks_reached_lead(ks, key, &run->b->blk->rows[run->pos]))
+	if (wc_ks_key_holds(ks, key, &run->b->blk->rows[run->pos], forward))
 		return;
 	/* row lo has not reached the bound; find the first that has, or hi */
 	while (hi - lo > 1)
 	{
 		int			mid = lo + (hi - lo) / 2;
 
-		if (wc_ks_reached_lead(ks, key, &run->b->blk->rows[run->pos + mid * step]))
+		if (wc_ks_key_holds(ks, key, &run->b->blk->rows[run->pos + mid * step], forward))
 			hi = mid;
 		else
 			lo = mid;
@@ -955,18 +969,7 @@ wc_ks_probe_walk(WcKeyScanState *ks)
 		}
 		if (!found)
 		{
-			MemoryContext old = MemoryContextSwitchTo(ks->groupcxt);
-			int			i;
-
-			for (i = 0; i < ks->ki->nkeys; i++)
-			{
-				Form_pg_attribute att = TupleDescAttr(RelationGetDescr(ks->index), i);
-
-				firstnull[i] = null[i];
-				first[i] = null[i] ? (Datum) 0 :
-					datumCopy(key[i], att->attbyval, att->attlen);
-			}
-			MemoryContextSwitchTo(old);
+			wc_ks_copy_key(ks, key, null, first, firstnull);
 			found = true;
 		}
 	}
@@ -1068,23 +1071,13 @@ wc_ks_best_run(WcKeyScanState *ks)
 static bool
 wc_ks_past_end(WcKeyScanState *ks, HeapTuple row)
 {
-	TupleDesc	desc = RelationGetDescr(ks->css.ss.ss_currentRelation);
 	int			i;
 
+	/* NULLs sort last: past the end forward, before the start backward */
 	for (i = 0; i < ks->ntrail; i++)
-	{
-		ScanKey		key = &ks->keys[ks->trail[i]];
-		bool		isnull;
-		Datum		d = heap_getattr(row, ks->ki->attnums[key->sk_attno - 1], desc,
-									 &isnull);
-
-		/* NULLs sort last: past the end forward, before the start backward */
-		if (isnull)
-			return ScanDirectionIsForward(ks->dir);
-		if (!DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation,
-											d, key->sk_argument)))
+		if (!wc_ks_key_holds(ks, &ks->keys[ks->trail[i]], row,
+							 !ScanDirectionIsForward(ks->dir)))
 			return true;
-	}
 	return false;
 }
 
@@ -1095,21 +1088,12 @@ wc_ks_past_end(WcKeyScanState *ks, HeapTuple row)
 static bool
 wc_ks_row_in_group(WcKeyScanState *ks, HeapTuple row)
 {
-	TupleDesc	desc = RelationGetDescr(ks->css.ss.ss_currentRelation);
 	int			i;
 
 	for (i = 0; i < ks->nsel; i++)
-	{
-		ScanKey		key = &ks->btkeys[i];
-		bool		isnull;
-		Datum		d = heap_getattr(row, ks->ki->attnums[key->sk_attno - 1], desc,
-									 &isnull);
-
-		if (isnull || (key->sk_flags & SK_ISNULL) ||
-			!DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation,
-											d, key->sk_argument)))
+		if ((ks->btkeys[i].sk_flags & SK_ISNULL) ||
+			!wc_ks_key_holds(ks, &ks->btkeys[i], row, false))
 			return false;
-	}
 	return true;
 }
 

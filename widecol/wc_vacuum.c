@@ -499,12 +499,17 @@ wc_reform_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 }
 
 /*
- * Row r of a tombstone or lock tombstone with chunk_seq seq, and whether
- * it is a DELETE/UPDATE tombstone
+ * The row a tombstone or lock tombstone tuple of the old TOAST relation is
+ * for, and whether it is a DELETE/UPDATE tombstone
  */
 static int
-wc_tomb_row(int32 seq, bool *is_tomb)
+wc_tomb_row(WcRewrite *rs, HeapTuple tomb, bool *is_tomb)
 {
+	Oid			chunk_id;
+	int32		seq;
+
+	WcStorageGetChunk(tomb, RelationGetDescr(rs->oldst.toastrel), &chunk_id,
+					  &seq, NULL, NULL);
 	*is_tomb = seq >= WC_SEQ_TOMB_LAST;
 	return *is_tomb ? -seq - 3 : -seq - 294;
 }
@@ -538,14 +543,9 @@ wc_reform_tombs(WcRewrite *rs, Oid blockid, uint8 *state, HeapTuple **tombs)
 	{
 		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
 		HTSV_Result res;
-		Oid			chunk_id;
-		int32		seq;
 		bool		is_tomb;
-		int			row;
+		int			row = wc_tomb_row(rs, tup, &is_tomb);
 
-		WcStorageGetChunk(tup, RelationGetDescr(rs->oldst.toastrel), &chunk_id,
-						  &seq, NULL, NULL);
-		row = wc_tomb_row(seq, &is_tomb);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		res = HeapTupleSatisfiesVacuum(tup, rs->OldestXmin, buf);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
@@ -691,14 +691,9 @@ wc_reform_block(WcRewrite *rs, HeapTuple tup, HTSV_Result res, Oid blockid,
 	memset(rowtomb, 0, sizeof(rowtomb));
 	for (i = 0; i < ntombs; i++)
 	{
-		Oid			chunk_id;
-		int32		seq;
 		bool		is_tomb;
-		int			row;
+		int			row = wc_tomb_row(rs, tombs[i], &is_tomb);
 
-		WcStorageGetChunk(tombs[i], RelationGetDescr(rs->oldst.toastrel),
-						  &chunk_id, &seq, NULL, NULL);
-		row = wc_tomb_row(seq, &is_tomb);
 		if (is_tomb && row < blk->nrows)
 			rowtomb[row] = tombs[i];
 	}
@@ -734,15 +729,10 @@ wc_reform_block(WcRewrite *rs, HeapTuple tup, HTSV_Result res, Oid blockid,
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
 		bool		replace[3] = {true, true, false};
-		Oid			chunk_id;
-		int32		seq;
 		bool		is_tomb;
-		int			row;
+		int			row = wc_tomb_row(rs, tombs[i], &is_tomb);
 		HeapTuple	newtup;
 
-		WcStorageGetChunk(tombs[i], RelationGetDescr(rs->oldst.toastrel),
-						  &chunk_id, &seq, NULL, NULL);
-		row = wc_tomb_row(seq, &is_tomb);
 		if (row >= blk->nrows || !ItemPointerIsValid(&rs->newtid[row]))
 		{
 			*rs->tups_vacuumed += 1;
