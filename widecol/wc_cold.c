@@ -12,8 +12,8 @@
  * snapshot->xmax, as heap's HeapTupleSatisfiesDirty does, so inserters
  * wait exactly as for heap rows.
  *
- * Modification protocol (DESIGN.md 2.6, without the block pin of phase 2b:
- * blocks are never rewritten in this phase):
+ * Modification protocol (DESIGN.md 2.6; instead of the design's block pin,
+ * the tuple lock of step 1 also guards against tail merges, wc_merge.c):
  *	  1. LockTuple(rel, coldtid, ExclusiveLock) serializes the modifiers of
  *		 one row while they inspect and write its tombstones (cold TIDs never
  *		 collide with heap tuple lock tags: the offsets differ);
@@ -30,6 +30,9 @@
  *		   modes are compatible (DELETE and UPDATE are treated as
  *		   LockTupleExclusive; two lockers of one row serialize because a row
  *		   has one lock slot: documented deviation);
+ *		 - otherwise the block tuple: deleted by a running tail merge, wait
+ *		   for it and retry; by a committed one, unlock and retry on the
+ *		   row's new TID from the block's forward map;
  *	  3. act: insert the tombstone (UPDATE first inserts the new version into
  *		 the delta), then check for SERIALIZABLE predicate locks on the row
  *		 (after the insert: wc_serializable.c explains the order), then
@@ -187,10 +190,38 @@ wc_wait_for(Relation rel, ItemPointer tid, TransactionId xid,
 }
 
 /*
+ * Is block blockid being deleted by a tail merge (TM_BeingModified), or
+ * deleted by a committed one (TM_Deleted), or neither (TM_Ok)?  *mover
+ * receives the deleting transaction.
+ */
+static TM_Result
+wc_block_state(WcStorage *st, Oid blockid, CommandId cid, TransactionId *mover)
+{
+	Buffer		buf;
+	HeapTupleData btup;
+	TM_Result	res;
+
+	*mover = InvalidTransactionId;
+	if (!WcStorageGetBlock(st, blockid, &buf, &btup))
+		return TM_Ok;			/* callers that need the block check first */
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	res = HeapTupleSatisfiesUpdate(&btup, cid, buf);
+	*mover = HeapTupleHeaderGetUpdateXid(btup.t_data);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	ReleaseBuffer(buf);
+	if (res == TM_Updated)
+		res = TM_Deleted;
+	if (res != TM_Deleted && res != TM_BeingModified)
+		res = TM_Ok;
+	return res;
+}
+
+/*
  * Steps 1-2 of the protocol.  On TM_Ok the tuple lock is held and *lock
  * describes the row's lock tombstone; otherwise nothing is held and tmfd
  * is filled.  nowait (DELETE/UPDATE with wait = false) returns
- * TM_BeingModified instead of waiting.
+ * TM_BeingModified instead of waiting.  A row whose block a tail merge
+ * rewrote is followed to its new place: *tid is updated (wc_merge.c).
  */
 static TM_Result
 wc_cold_acquire(WcStorage *st, ItemPointer tid, CommandId cid, WcColdOp op,
@@ -274,6 +305,23 @@ wc_cold_acquire(WcStorage *st, ItemPointer tid, CommandId cid, WcColdOp op,
 				 (op == WC_OP_LOCK ||
 				  wc_modes_conflict((LockTupleMode) lock->data.mode, mode)))
 			waitxid = lock->xmin;
+		else
+		{
+			/* a tail merge deleted the block, or is deleting it (wc_merge.c) */
+			TransactionId mover;
+
+			bres = wc_block_state(st, blockid, cid, &mover);
+			if (bres == TM_Deleted)
+			{
+				UnlockTuple(rel, tid, ExclusiveLock);
+				WcMergeForward(st, blockid, row, mover, tid);
+				blockid = WcTidBlock(tid);
+				row = WcTidRow(tid);
+				continue;
+			}
+			if (bres == TM_BeingModified)
+				waitxid = mover;
+		}
 
 		if (!TransactionIdIsValid(waitxid))
 			return TM_Ok;
@@ -367,14 +415,15 @@ WcColdDelete(Relation rel, ItemPointer tid, CommandId cid, Snapshot crosscheck,
 	WcStorage	st;
 	WcTombInfo	lock;
 	TM_Result	res;
+	ItemPointerData cur = *tid;	/* where the row is (tail merges move it) */
 
 	WcStorageOpen(&st, rel, RowExclusiveLock);
-	res = wc_cold_acquire(&st, tid, cid, WC_OP_DELETE, LockTupleExclusive,
+	res = wc_cold_acquire(&st, &cur, cid, WC_OP_DELETE, LockTupleExclusive,
 						  LockWaitBlock, !wait, tmfd, &lock);
 	if (res == TM_Ok)
 	{
-		wc_put_tomb(&st, tid, WC_TOMB_DELETE, NULL, changingPart);
-		UnlockTuple(rel, tid, ExclusiveLock);
+		wc_put_tomb(&st, &cur, WC_TOMB_DELETE, NULL, changingPart);
+		UnlockTuple(rel, &cur, ExclusiveLock);
 	}
 	WcStorageClose(&st);
 	return res;
@@ -394,19 +443,20 @@ WcColdUpdate(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	WcStorage	st;
 	WcTombInfo	lock;
 	TM_Result	res;
+	ItemPointerData cur = *otid;	/* where the row is (tail merges move it) */
 
 	*lockmode = LockTupleExclusive;
 	*update_indexes = false;
 	WcStorageOpen(&st, rel, RowExclusiveLock);
-	res = wc_cold_acquire(&st, otid, cid, WC_OP_UPDATE, LockTupleExclusive,
+	res = wc_cold_acquire(&st, &cur, cid, WC_OP_UPDATE, LockTupleExclusive,
 						  LockWaitBlock, !wait, tmfd, &lock);
 	if (res == TM_Ok)
 	{
 		WC_PHYSICAL_BEGIN();
 		WcHeapRoutine()->tuple_insert(rel, slot, cid, 0, NULL);
 		WC_PHYSICAL_END();
-		wc_put_tomb(&st, otid, WC_TOMB_UPDATE, &slot->tts_tid, false);
-		UnlockTuple(rel, otid, ExclusiveLock);
+		wc_put_tomb(&st, &cur, WC_TOMB_UPDATE, &slot->tts_tid, false);
+		UnlockTuple(rel, &cur, ExclusiveLock);
 		*update_indexes = true;
 	}
 	WcStorageClose(&st);
@@ -425,9 +475,11 @@ WcColdLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	WcStorage	st;
 	WcTombInfo	lock;
 	TM_Result	res;
+	ItemPointerData cur = *tid;	/* where the row is (tail merges move it) */
 
 	tmfd->traversed = false;
 	WcStorageOpen(&st, rel, RowExclusiveLock);
+	tid = &cur;
 	res = wc_cold_acquire(&st, tid, cid, WC_OP_LOCK, mode, wait_policy, false,
 						  tmfd, &lock);
 	if (res == TM_Ok)
@@ -800,7 +852,9 @@ WcColdRowVisible(Relation rel, ItemPointer tid, Snapshot snapshot)
 
 /*
  * The successor of cold row tid if a non-aborted UPDATE tombstone of
- * another transaction or ours names one; *xmin receives its inserter.
+ * another transaction or ours names one, or if a committed tail merge
+ * moved the row; *xmin receives the tombstone's inserter or the merge's
+ * transaction.
  */
 bool
 WcColdSuccessor(Relation rel, ItemPointer tid, ItemPointer successor,
@@ -813,6 +867,15 @@ WcColdSuccessor(Relation rel, ItemPointer tid, ItemPointer successor,
 		return false;
 	WcStorageOpen(&st, rel, AccessShareLock);
 	wc_get_tomb(&st, WcTidBlock(tid), WC_SEQ_TOMB(WcTidRow(tid)), &del);
+	if (!del.found &&
+		wc_block_state(&st, WcTidBlock(tid), GetCurrentCommandId(false),
+					   xmin) == TM_Deleted)
+	{
+		/* a tail merge moved the row: its new place is the successor */
+		WcMergeForward(&st, WcTidBlock(tid), WcTidRow(tid), *xmin, successor);
+		WcStorageClose(&st);
+		return true;
+	}
 	WcStorageClose(&st);
 	if (!del.found || del.data.kind != WC_TOMB_UPDATE)
 		return false;

@@ -121,6 +121,7 @@ WcTidRunBlockTid(ItemPointer tid, ItemPointer blocktid)
 
 /* chunk_seq values of widecol tuples in the TOAST relation */
 #define WC_SEQ_BLOCK			(-1)
+#define WC_SEQ_FORWARD			(-2)	/* forward map of a merged block */
 #define WC_SEQ_TOMB(row)		(-(3 + (row)))
 #define WC_SEQ_LOCK(row)		(-(294 + (row)))
 #define WC_SEQ_TOMB_FIRST		WC_SEQ_TOMB(0)	/* -3 */
@@ -310,6 +311,7 @@ extern void WcStorageInsert(WcStorage *st, Oid blockid, int32 seq,
 							const void *data, Size len, ItemPointer newtid);
 extern bool WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf,
 							  HeapTupleData *tuple);
+extern BlockNumber WcKnownBlocks(Relation rel);
 extern bool WcStorageFetchAt(WcStorage *st, ItemPointer blocktid, Buffer *buf,
 							 HeapTupleData *tuple, Oid *blockid);
 extern TableScanDesc WcToastScanBegin(Relation toastrel);
@@ -413,6 +415,17 @@ extern Oid	WcStoreBlock(WcStorage *st, WcIndexInserter *ins, WcBlockBuilder *b,
 						 HeapTuple *rows, int nrows, uint16 flags,
 						 uint32 *raw_size, Size *stored_size);
 
+/* wc_merge.c */
+#define WC_MERGE_MAX_ROWS		64	/* most new rows of a partition merged */
+extern int	wc_tail_merge_factor;
+extern WcDecodedBlock *WcMergeTake(WcStorage *st, ItemPointer blocktid,
+								   Oid blockid, TransactionId horizon,
+								   int newrows, MemoryContext cxt);
+extern void WcMergeNoteMove(struct HTAB **maps, ItemPointer oldtid,
+							ItemPointer newtid);
+extern void WcMergeWriteMaps(WcStorage *st, struct HTAB *maps);
+extern void WcMergeForward(WcStorage *st, Oid blockid, int row,
+						   TransactionId mover, ItemPointer newtid);
 /* wc_mover.c */
 typedef struct WcMoveResult
 {
@@ -426,6 +439,7 @@ typedef struct WcMoveResult
 	int64		left_toasted;	/* with out-of-line values */
 	int64		left_large;		/* over WC_MAX_COLD_ROW */
 	int64		left_order;		/* below their partition's last cold key */
+	int64		merged_blocks;	/* tail blocks rewritten with new rows */
 } WcMoveResult;
 extern void WcMove(Relation rel, WcMoveResult *result);
 extern void WcMoveAsOwner(Relation rel, WcMoveResult *result);
@@ -455,7 +469,8 @@ extern bool WcCopyFrom(const CopyStmt *stmt, const char *queryString,
 /* wc_keyindex.c: the cold tail of a partition (disjointness, DESIGN.md 2.7) */
 extern bool WcLastColdKey(Relation rel, Relation keyidx, WcStorage *st,
 						  WcKeyInfo *ki, TransactionId horizon, HeapTuple row,
-						  Datum *vals, bool *nulls, MemoryContext cxt);
+						  Datum *vals, bool *nulls, MemoryContext cxt,
+						  ItemPointer tailtid, Oid *tailblock);
 extern int	WcRowVsKey(WcKeyInfo *ki, TupleDesc desc, HeapTuple row,
 					   Datum *vals, bool *nulls);
 

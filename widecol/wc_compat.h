@@ -44,4 +44,32 @@
 	pg_database_ownercheck((dboid), (roleid))
 #endif
 
+/*
+ * True if page blkno of fork `fork` of rel is in shared buffers: a lookup
+ * in the buffer mapping table, as PrefetchBuffer does, without its system
+ * call for pages that are not (relations with shared buffers only).
+ */
+#include "storage/buf_internals.h"
+#include "utils/rel.h"
+static inline bool
+WcPageIsBuffered(Relation rel, ForkNumber fork, BlockNumber blkno)
+{
+	BufferTag	tag;
+	uint32		hash;
+	LWLock	   *lock;
+	int			id;
+
+#if PG_VERSION_NUM >= 160000
+	InitBufferTag(&tag, &RelationGetSmgr(rel)->smgr_rlocator.locator, fork, blkno);
+#else
+	INIT_BUFFERTAG(tag, RelationGetSmgr(rel)->smgr_rnode.node, fork, blkno);
+#endif
+	hash = BufTableHashCode(&tag);
+	lock = BufMappingPartitionLock(hash);
+	LWLockAcquire(lock, LW_SHARED);
+	id = BufTableLookup(&tag, hash);
+	LWLockRelease(lock);
+	return id >= 0;
+}
+
 #endif							/* WC_COMPAT_H */

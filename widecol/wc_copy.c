@@ -256,7 +256,7 @@ wc_copy_process_batch(WcCopyState *cs)
 			MemoryContextSwitchTo(old);
 			has_last = WcLastColdKey(cs->rel, cs->keyidx, &cs->st, cs->keys,
 									 cs->horizon, tup, last, lastnull,
-									 cs->keycxt);
+									 cs->keycxt, NULL, NULL);
 		}
 		if (has_last && WcRowVsKey(cs->keys, desc, tup, last, lastnull) < 0)
 		{

@@ -98,6 +98,15 @@ _PG_init(void)
 							"mover last visited it.",
 							&wc_mover_min_rows, 10000, 1, INT_MAX,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("widecol.tail_merge_factor",
+							"Largest ratio of rewritten to moved rows for a tail merge.",
+							"The mover rewrites a partition's last block together with "
+							"the partition's newly moved rows (fewer than 64) when that "
+							"block holds only that partition and at most this many times "
+							"as many rows, so that the newest rows share a block; 0 turns "
+							"tail merges off.",
+							&wc_tail_merge_factor, 16, 0, WC_MAX_BLOCK_ROWS,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("widecol");
 	WcUtilityInit();
 	WcObjectAccessInit();

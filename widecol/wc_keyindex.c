@@ -551,13 +551,15 @@ WcKeyIndexInit(void)
  * The last cold key of row's partition: the key of the last END entry of
  * the key index whose block tuple is not dead.  Returns false if the
  * partition has no cold run; else vals/nulls (all key columns) are copied
- * into cxt.  Blocks of running or aborted transactions that are not yet
- * dead count, which only ever holds back more rows.
+ * into cxt, and *tailtid and *tailblock (if tailtid is not NULL) receive
+ * the TOAST TID and block id of the block that holds that run.  Blocks of
+ * running or aborted transactions that are not yet dead count, which only
+ * ever holds back more rows.
  */
 bool
 WcLastColdKey(Relation rel, Relation keyidx, WcStorage *st, WcKeyInfo *ki,
 			  TransactionId horizon, HeapTuple row, Datum *vals, bool *nulls,
-			  MemoryContext cxt)
+			  MemoryContext cxt, ItemPointer tailtid, Oid *tailblock)
 {
 	Relation	idx = keyidx;
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -624,6 +626,11 @@ WcLastColdKey(Relation rel, Relation keyidx, WcStorage *st, WcKeyInfo *ki,
 				vals[i] = datumCopy(vals[i], att->attbyval, att->attlen);
 		}
 		MemoryContextSwitchTo(old);
+		if (tailtid != NULL)
+		{
+			*tailtid = blocktid;
+			*tailblock = blockid;
+		}
 		found = true;
 	}
 	index_endscan(scan);

@@ -602,19 +602,19 @@ wc_ks_prefetched(WcKeyScanState *ks, BlockNumber blkno)
 }
 
 /*
- * Before block btid is read: if its page is not in shared buffers (a cold
- * read we did not see coming), ask the kernel to read ahead the pages of
- * the next few opening run entries too (WC_KS_PREFETCH), from the entries
- * btree has already copied from the key index page the scan is on, so the
- * reads are under way at once ("latest N" after several mover runs spans
- * runs in several blocks; a page that a LIMIT then does not need costs a
- * read, not time).  Pages read ahead are remembered and not looked up
- * again.  The lookup also tells WcStorageFetchAt whether the page exists
- * (a page in shared buffers does), sparing it a second lookup or a size
- * request.  A stale entry may name a page past the end of the TOAST
- * relation: prefetching is a no-op there inside the first segment file,
- * but md.c raises an error for a missing segment file, so farther pages
- * are prefetched only below a known size.
+ * Before block btid is read, unless it is the scan's first: if its page is
+ * not in shared buffers (a cold read we did not see coming), ask the
+ * kernel to read ahead the pages of the next few opening run entries too
+ * (WC_KS_PREFETCH), from the entries btree has already copied from the
+ * key index page the scan is on, so the reads are under way at once (a
+ * scan that goes on past its first block often spans several).  The first
+ * block gets no read-ahead: tail merges keep a partition's newest rows in
+ * one block, so "latest N" usually needs no other, and each request is a
+ * system call.  Pages read ahead are remembered and not looked up again.
+ * A stale entry may name a page past the end of the TOAST relation:
+ * prefetching is a no-op there inside the first segment file, but md.c
+ * raises an error for a missing segment file, so farther pages are
+ * prefetched only below a known size.
  */
 static void
 wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
@@ -626,14 +626,15 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 	BTScanOpaque so;
 	int			i;
 
-	if (wc_ks_prefetched(ks, blkno) || RelationUsesLocalBuffers(ks->st.toastrel) ||
-		ks->scan == NULL || !wc_ks_can_prefetch(ks, blkno))
+	if (ks->blocks_read == 0 || wc_ks_prefetched(ks, blkno) ||
+		RelationUsesLocalBuffers(ks->st.toastrel) || ks->scan == NULL)
 		return;
-	if (BufferIsValid(PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, blkno).recent_buffer))
+	if (WcPageIsBuffered(ks->st.toastrel, MAIN_FORKNUM, blkno))
 	{
 		ks->st.nblocks = Max(ks->st.nblocks, blkno + 1);
 		return;
 	}
+	ks->st.nblocks = Max(ks->st.nblocks, WcKnownBlocks(ks->st.toastrel));
 	if (blkno >= ks->st.nblocks)
 		ks->st.nblocks = RelationGetNumberOfBlocks(ks->st.toastrel);
 	so = (BTScanOpaque) ks->scan->opaque;

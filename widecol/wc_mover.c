@@ -94,6 +94,15 @@ typedef struct WcMoverState
 	MemoryContext batchcxt;		/* row copies until their blocks are written */
 	Tuplesortstate *sort;		/* (key columns..., TID) of the candidates */
 	TupleTableSlot *sortslot;
+	struct HTAB *fwdmaps;		/* forward maps of merged blocks (wc_merge.c) */
+	bool		zstd;			/* the table's compression */
+	int			level;
+	/* the claimed rows of the current partition while a tail merge may come */
+	HeapTuple	pending[WC_MERGE_MAX_ROWS];
+	int			npending;
+	bool		merge_ok;		/* the partition's last block is a candidate */
+	ItemPointerData tailtid;	/* its TOAST TID and block id */
+	Oid			tailblock;
 } WcMoverState;
 
 /* qsort comparator of redirects by delta TID */
@@ -154,11 +163,20 @@ wc_mover_flush(void *arg, WcBlockBuilder *b, int nrows, HeapTuple *rows,
 	int			i;
 
 	ms->result->blocks_written++;
-	ms->result->moved_rows += nrows;
 	ms->result->raw_bytes += raw_size;
 	ms->result->compressed_bytes += stored_size;
 	for (i = 0; i < nrows; i++)
 	{
+		if (WcTidIsCold(&srctids[i]))
+		{
+			ItemPointerData to;
+
+			/* a row of a merged block: its forward map entry */
+			WcTidMake(&to, blockid, i);
+			WcMergeNoteMove(&ms->fwdmaps, &srctids[i], &to);
+			continue;
+		}
+		ms->result->moved_rows++;
 		if (ms->nredirects == ms->maxredirects)
 		{
 			ms->maxredirects *= 2;
@@ -227,10 +245,64 @@ wc_mover_sort_add(WcMoverState *ms, HeapTuple tup)
 	tuplesort_puttupleslot(ms->sort, slot);
 }
 
+/*
+ * The current partition has ended: hand its pending rows to the builder,
+ * after the rows of its last block if that block can be merged
+ * (wc_merge.c).
+ */
+static void
+wc_mover_end_partition(WcMoverState *ms, WcBlockBuilder *b)
+{
+	int			i;
+
+	if (ms->npending > 0 && ms->merge_ok)
+	{
+		WcDecodedBlock *blk = WcMergeTake(&ms->st, &ms->tailtid, ms->tailblock,
+										  ms->horizon, ms->npending,
+										  ms->batchcxt);
+
+		if (blk != NULL)
+		{
+			TupleDesc	desc = RelationGetDescr(ms->rel);
+			WcBlockBuilder *side = NULL;
+			int			r;
+
+			/*
+			 * The partition's run goes ahead of its new rows; runs of other
+			 * partitions keep their rows and keys in blocks of their own.
+			 */
+			ms->result->merged_blocks++;
+			for (r = 0; r < blk->nruns; r++)
+			{
+				WcRunEntry *run = &blk->runs[r];
+				bool		ours = WcKeyCompare(ms->keys, &blk->rows[run->first_row],
+												ms->pending[0], desc,
+												ms->keys->npk) == 0;
+
+				if (!ours && side == NULL)
+					side = WcBuilderBegin(ms->rel, ms->keys, ms->zstd, ms->level,
+										  wc_mover_flush, ms);
+				for (i = run->first_row; i < run->first_row + run->nrows; i++)
+					WcBuilderAdd(ours ? b : side, &blk->rows[i], &blk->rows[i].t_self);
+			}
+			if (side != NULL)
+			{
+				WcBuilderFinish(side);
+				pfree(side);
+			}
+		}
+	}
+	for (i = 0; i < ms->npending; i++)
+		WcBuilderAdd(b, ms->pending[i], &ms->pending[i]->t_self);
+	ms->npending = 0;
+	ms->merge_ok = false;
+}
+
 /* Finish the blocks being built, then redirect their delta tuples */
 static void
 wc_mover_finish_batch(WcMoverState *ms, WcBlockBuilder *b)
 {
+	wc_mover_end_partition(ms, b);
 	WcBuilderFinish(b);
 	pfree(b);
 	wc_write_redirects(ms->rel, ms->redirects, ms->nredirects);
@@ -285,9 +357,14 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 			if (prev == NULL ||
 				WcKeyCompare(ms->keys, prev, tup, RelationGetDescr(ms->rel),
 							 ms->keys->npk) != 0)
+			{
+				wc_mover_end_partition(ms, b);
 				has_last = WcLastColdKey(ms->rel, ms->keyidx, &ms->st, ms->keys,
 										 ms->horizon, tup, last, lastnull,
-										 ms->batchcxt);
+										 ms->batchcxt, &ms->tailtid,
+										 &ms->tailblock);
+				ms->merge_ok = has_last && wc_tail_merge_factor > 0;
+			}
 			prev = tup;
 			if (has_last && WcRowVsKey(ms->keys, RelationGetDescr(ms->rel), tup,
 										  last, lastnull) < 0)
@@ -302,7 +379,20 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 			ms->result->left_busy++;
 			continue;
 		}
-		WcBuilderAdd(b, tup, &tup->t_self);
+		if (ms->merge_ok)
+		{
+			/* a tail merge needs few new rows: hold them until it is decided */
+			if (ms->npending == WC_MERGE_MAX_ROWS)
+			{
+				ms->merge_ok = false;
+				wc_mover_end_partition(ms, b);
+				WcBuilderAdd(b, tup, &tup->t_self);
+			}
+			else
+				ms->pending[ms->npending++] = tup;
+		}
+		else
+			WcBuilderAdd(b, tup, &tup->t_self);
 		bytes += tup->t_len + HEAPTUPLESIZE;
 		if (bytes >= budget)
 		{
@@ -339,6 +429,8 @@ WcMove(Relation rel, WcMoveResult *result)
 	ms.keys = WcKeyInfoBuild(rel);
 	WcReadStoredKeys(RelationGetRelid(rel), &opts);
 	WcKeysCompression(&opts, &zstd, &level);
+	ms.zstd = zstd;
+	ms.level = level;
 	ms.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "widecol mover batch",
 										ALLOCSET_DEFAULT_SIZES);
 
@@ -387,6 +479,7 @@ WcMove(Relation rel, WcMoveResult *result)
 	ExecDropSingleTupleTableSlot(slot);
 	heap_endscan(scan);
 	wc_mover_write(&ms, zstd, level);
+	WcMergeWriteMaps(&ms.st, ms.fwdmaps);
 	tuplesort_end(ms.sort);
 	ExecDropSingleTupleTableSlot(ms.sortslot);
 

@@ -234,6 +234,19 @@ WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf, HeapTupleData *tuple)
 }
 
 /*
+ * Pages of rel's main fork known to exist without a system call: the size
+ * this backend last saw (smgr's cached size, which it forgets when the
+ * relation is truncated or closed), else 0.
+ */
+BlockNumber
+WcKnownBlocks(Relation rel)
+{
+	BlockNumber n = RelationGetSmgr(rel)->smgr_cached_nblocks[MAIN_FORKNUM];
+
+	return n == InvalidBlockNumber ? 0 : n;
+}
+
+/*
  * Read the tuple at physical TID blocktid of the TOAST relation, as a run
  * entry of the key index names it.  Returns false unless a block tuple is
  * there (past the end of the relation, unused line pointer, or another
@@ -250,18 +263,17 @@ WcStorageFetchAt(WcStorage *st, ItemPointer blocktid, Buffer *buf,
 	/*
 	 * A stale run entry may name a page past the end of the relation, which
 	 * ReadBuffer refuses.  The relation cannot shrink while we hold a lock
-	 * on it (truncation takes AccessExclusiveLock and drops the buffers past
-	 * the new end first), so a page in shared buffers exists, and so does
-	 * every page below a size read once.  Only other pages need a size
-	 * lookup, a system call.  (The buffer lookup is PrefetchBuffer's, which
-	 * opens the segment file of the page: only done in the first segment,
-	 * which exists.)
+	 * on it (truncation takes AccessExclusiveLock), so every page below a
+	 * size read once exists: the size this backend last read or extended
+	 * the relation to, which smgr keeps until a truncation's invalidation
+	 * closes the relation (processed when we locked it), and our own
+	 * lookups.  Only pages past both need a size lookup, a system call.
 	 */
-	if (blkno >= st->nblocks &&
-		(RelationUsesLocalBuffers(st->toastrel) || blkno >= RELSEG_SIZE ||
-		 !BufferIsValid(PrefetchBuffer(st->toastrel, MAIN_FORKNUM, blkno).recent_buffer)))
+	if (blkno >= st->nblocks)
 	{
-		st->nblocks = RelationGetNumberOfBlocks(st->toastrel);
+		st->nblocks = Max(st->nblocks, WcKnownBlocks(st->toastrel));
+		if (blkno >= st->nblocks)
+			st->nblocks = RelationGetNumberOfBlocks(st->toastrel);
 		if (blkno >= st->nblocks)
 			return false;
 	}

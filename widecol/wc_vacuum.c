@@ -273,6 +273,8 @@ wc_cleanup_scan(Relation rel, TransactionId OldestXmin, WcCleanup *c)
 		}
 		if (data == NULL)
 			WcCorrupted(rel, chunk_id, "block tuple has no inline data");
+		if (res == HEAPTUPLE_RECENTLY_DEAD || res == HEAPTUPLE_DELETE_IN_PROGRESS)
+			continue;			/* rewritten by a tail merge: its rows live on */
 		WcBlockSummarize(rel, chunk_id, data, len, &sum);
 		c->nblocks++;
 		c->raw_bytes += sum.raw_size;

@@ -291,17 +291,20 @@ wc_vacmove_report(const char *name, const WcMoveResult *res, int elevel)
 		res->left_large + res->left_order;
 	char	   *raw = WcSizePretty(res->raw_bytes);
 	char	   *stored = WcSizePretty(res->compressed_bytes);
+	char	   *merged = res->merged_blocks == 0 ? "" :
+		psprintf(", rewriting %lld tail blocks",
+				 (long long) res->merged_blocks);
 
 	if (left == 0)
 		ereport(elevel,
-				(errmsg("widecol \"%s\": moved %lld delta rows into %lld cold blocks, raw %s, stored %s",
+				(errmsg("widecol \"%s\": moved %lld delta rows into %lld cold blocks%s, raw %s, stored %s",
 						name, (long long) res->moved_rows,
-						(long long) res->blocks_written, raw, stored)));
+						(long long) res->blocks_written, merged, raw, stored)));
 	else
 		ereport(elevel,
-				(errmsg("widecol \"%s\": moved %lld delta rows into %lld cold blocks, raw %s, stored %s",
+				(errmsg("widecol \"%s\": moved %lld delta rows into %lld cold blocks%s, raw %s, stored %s",
 						name, (long long) res->moved_rows,
-						(long long) res->blocks_written, raw, stored),
+						(long long) res->blocks_written, merged, raw, stored),
 				 errdetail("%lld live rows stay in the delta: %lld not yet visible to every transaction, %lld being modified or locked, %lld with out-of-line values, %lld over the cold row size limit, %lld below their partition's last cold key.",
 						   (long long) left, (long long) res->left_recent,
 						   (long long) res->left_busy, (long long) res->left_toasted,
