@@ -313,8 +313,18 @@ wc_cold_acquire(WcStorage *st, ItemPointer tid, CommandId cid, WcColdOp op,
 			bres = wc_block_state(st, blockid, cid, &mover);
 			if (bres == TM_Deleted)
 			{
+				ItemPointerData newtid;
+
 				UnlockTuple(rel, tid, ExclusiveLock);
-				WcMergeForward(st, blockid, row, mover, tid);
+				WcMoveCheckSnapshot(rel, mover);
+				if (!WcMergeForward(st, blockid, row, mover, &newtid))
+				{
+					tmfd->xmax = mover;
+					tmfd->cmax = InvalidCommandId;
+					tmfd->ctid = *tid;
+					return TM_Deleted;
+				}
+				*tid = newtid;
 				blockid = WcTidBlock(tid);
 				row = WcTidRow(tid);
 				continue;
@@ -872,9 +882,11 @@ WcColdSuccessor(Relation rel, ItemPointer tid, ItemPointer successor,
 					   xmin) == TM_Deleted)
 	{
 		/* a tail merge moved the row: its new place is the successor */
-		WcMergeForward(&st, WcTidBlock(tid), WcTidRow(tid), *xmin, successor);
+		bool		found = WcMergeForward(&st, WcTidBlock(tid), WcTidRow(tid),
+										   *xmin, successor);
+
 		WcStorageClose(&st);
-		return true;
+		return found;
 	}
 	WcStorageClose(&st);
 	if (!del.found || del.data.kind != WC_TOMB_UPDATE)

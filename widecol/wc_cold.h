@@ -363,6 +363,7 @@ extern bool WcColdSuccessor(Relation rel, ItemPointer tid,
 extern void WcBlockConflictOut(Relation rel, bool visible, HeapTuple blocktup,
 							   Buffer buf, Snapshot snapshot);
 extern TransactionId WcTombDeleter(HeapTuple tomb, Buffer buf);
+extern void WcDeltaMovedLock(Relation rel, HeapTuple tup, Snapshot snapshot);
 extern void WcRowConflictOut(Relation rel, HeapTuple row, bool visible,
 							 TransactionId deleter, Snapshot snapshot);
 extern void WcBlockRowsConflictOut(Relation rel, WcDecodedBlock *blk,
@@ -424,8 +425,9 @@ extern WcDecodedBlock *WcMergeTake(WcStorage *st, ItemPointer blocktid,
 extern void WcMergeNoteMove(struct HTAB **maps, ItemPointer oldtid,
 							ItemPointer newtid);
 extern void WcMergeWriteMaps(WcStorage *st, struct HTAB *maps);
-extern void WcMergeForward(WcStorage *st, Oid blockid, int row,
+extern bool WcMergeForward(WcStorage *st, Oid blockid, int row,
 						   TransactionId mover, ItemPointer newtid);
+extern void WcMoveCheckSnapshot(Relation rel, TransactionId mover);
 /* wc_mover.c */
 typedef struct WcMoveResult
 {

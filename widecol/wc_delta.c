@@ -216,6 +216,7 @@ WcTupleDelete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
 	{
 		ItemPointerData cold = tmfd->ctid;
 
+		WcMoveCheckSnapshot(rel, tmfd->xmax);
 		return WcColdDelete(rel, &cold, cid, crosscheck, wait, tmfd, changingPart);
 	}
 	return res;
@@ -242,6 +243,7 @@ WcTupleUpdate(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	{
 		ItemPointerData cold = tmfd->ctid;
 
+		WcMoveCheckSnapshot(rel, tmfd->xmax);
 		return WcColdUpdate(rel, &cold, slot, cid, crosscheck, wait, tmfd,
 							lockmode, update_indexes);
 	}
@@ -386,6 +388,7 @@ WcTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			break;
 		if (!WcTidIsCold(&cur) && WcTidIsCold(&tmfd->ctid))
 		{
+			WcMoveCheckSnapshot(rel, tmfd->xmax);
 			cur = tmfd->ctid;
 			moved = true;
 			priorXmax = InvalidTransactionId;

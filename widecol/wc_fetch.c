@@ -197,8 +197,16 @@ wc_index_fetch_tuple(IndexFetchTableData *scan, ItemPointer tid,
 	TransactionId deleter;
 
 	if (WcTidIsDelta(tid))
-		return WcHeapRoutine()->index_fetch_tuple(f->heap, tid, snapshot, slot,
-												  call_again, all_dead);
+	{
+		bool		found = WcHeapRoutine()->index_fetch_tuple(f->heap, tid, snapshot,
+															   slot, call_again,
+															   all_dead);
+
+		if (found)
+			WcDeltaMovedLock(rel, ((BufferHeapTupleTableSlot *) slot)->base.tuple,
+							 snapshot);
+		return found;
+	}
 	if (!WcTidIsCold(tid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

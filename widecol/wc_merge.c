@@ -293,10 +293,13 @@ WcMergeWriteMaps(WcStorage *st, HTAB *maps)
 
 /*
  * The new TID of row `row` of block blockid, which transaction mover
- * deleted in a tail merge, from the block's forward map.  Raises XX001 if
- * the map is missing or does not name the row.
+ * deleted in a tail merge, from the block's forward map.  Returns false if
+ * there is no map (VACUUM FULL drops the maps of the blocks it re-forms;
+ * only a transaction whose snapshot predates the merge could still hold
+ * such a row, and it gets a serialization failure first); raises XX001 if
+ * the map does not name the row.
  */
-void
+bool
 WcMergeForward(WcStorage *st, Oid blockid, int row, TransactionId mover,
 			   ItemPointer newtid)
 {
@@ -304,6 +307,7 @@ WcMergeForward(WcStorage *st, Oid blockid, int row, TransactionId mover,
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		found = false;
+	bool		mapped = false;
 
 	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(blockid));
@@ -323,6 +327,7 @@ WcMergeForward(WcStorage *st, Oid blockid, int row, TransactionId mover,
 		/* maps of aborted merges linger until VACUUM: take the mover's */
 		if (!TransactionIdEquals(HeapTupleHeaderGetRawXmin(tup->t_data), mover))
 			continue;
+		mapped = true;
 		WcStorageGetChunk(tup, RelationGetDescr(st->toastrel), &chunk_id, &seq,
 						  &data, &len);
 		if (data == NULL || len < offsetof(WcForwardMap, tids))
@@ -337,8 +342,29 @@ WcMergeForward(WcStorage *st, Oid blockid, int row, TransactionId mover,
 		break;
 	}
 	systable_endscan(scan);
-	if (!found)
+	if (mapped && !found)
 		WcCorrupted(st->rel, blockid,
 					"row %d was merged into another block, but the block's forward map does not name it",
 					row);
+	return found;
+}
+
+/*
+ * A modifier is about to follow a row that transaction mover moved (delta
+ * to cold, or a tail merge).  A transaction-snapshot transaction
+ * (REPEATABLE READ, SERIALIZABLE) whose snapshot does not see the move
+ * would go on reading the row's old copy beside its own change: raise the
+ * serialization failure heap raises for a row updated since the snapshot.
+ */
+void
+WcMoveCheckSnapshot(Relation rel, TransactionId mover)
+{
+	if (IsolationUsesXactSnapshot() && TransactionIdIsValid(mover) &&
+		!TransactionIdIsCurrentTransactionId(mover) &&
+		XidInMVCCSnapshot(mover, GetTransactionSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update"),
+				 errdetail("The row was moved within widecol table \"%s\" after the transaction's snapshot was taken.",
+						   RelationGetRelationName(rel))));
 }

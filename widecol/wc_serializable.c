@@ -38,7 +38,10 @@
  * lock each cold row they return (PredicateLockTID on the cold TID; the
  * keyscan also reads btree pages of the key index, which btree locks),
  * and a cold DELETE/UPDATE calls CheckForSerializableConflictIn on the
- * row after inserting its tombstone (wc_cold.c).  Heap does both sides of
+ * row after inserting its tombstone (wc_cold.c).  A row read where a mover
+ * has moved it from (a delta copy, or a block a tail merge rewrote) gets
+ * a relation lock instead, since writers that see the move check the new
+ * TID.  Heap does both sides of
  * this under one buffer lock; here the order closes the gap instead: a
  * reader takes its lock before it reads the tombstones, a writer checks
  * for locks after its tombstone is in the TOAST index, so either the
@@ -72,11 +75,39 @@ void
 WcBlockConflictOut(Relation rel, bool visible, HeapTuple blocktup, Buffer buf,
 				   Snapshot snapshot)
 {
+	bool		moved;
+
 	if (!CheckForSerializableConflictOutNeeded(rel, snapshot))
 		return;
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	HeapCheckForSerializableConflictOut(visible, rel, blocktup, buf, snapshot);
+	moved = visible && !(blocktup->t_data->t_infomask & HEAP_XMAX_INVALID) &&
+		!HEAP_XMAX_IS_LOCKED_ONLY(blocktup->t_data->t_infomask) &&
+		!TransactionIdDidAbort(HeapTupleHeaderGetRawXmax(blocktup->t_data));
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+	/*
+	 * A tail merge is moving or has moved the rows the reader sees here; a
+	 * writer that sees the merge modifies them under their new TIDs, where
+	 * the reader's row locks would not be found.  Lock the relation.
+	 */
+	if (moved)
+		PredicateLockRelation(rel, snapshot);
+}
+
+/*
+ * SERIALIZABLE: a reader sees delta tuple tup although a mover moved it
+ * (its xmax is the mover's, its t_ctid a cold TID): a writer that sees the
+ * move modifies the cold copy, where the reader's lock on tup would not be
+ * found, so lock the relation.
+ */
+void
+WcDeltaMovedLock(Relation rel, HeapTuple tup, Snapshot snapshot)
+{
+	if (WcTidIsCold(&tup->t_data->t_ctid) &&
+		!(tup->t_data->t_infomask & HEAP_XMAX_INVALID) &&
+		CheckForSerializableConflictOutNeeded(rel, snapshot))
+		PredicateLockRelation(rel, snapshot);
 }
 
 /*

@@ -612,7 +612,16 @@ wc_spill_row(WcRewrite *rs, HeapTuple blocktup, HeapTuple tomb, Oid blockid,
 	HeapTupleHeaderSetXmin(&hdr, HeapTupleHeaderGetRawXmin(blocktup->t_data));
 	hdr.t_infomask = blocktup->t_data->t_infomask & HEAP_XMIN_FROZEN;
 	HeapTupleHeaderSetCmin(&hdr, HeapTupleHeaderGetRawCommandId(blocktup->t_data));
-	if (tomb == NULL)
+	if (tomb == NULL &&
+		!(blocktup->t_data->t_infomask & HEAP_XMAX_INVALID) &&
+		!HEAP_XMAX_IS_LOCKED_ONLY(blocktup->t_data->t_infomask) &&
+		TransactionIdDidCommit(HeapTupleHeaderGetRawXmax(blocktup->t_data)))
+	{
+		/* a tail merge deleted the block: its rows live on in another */
+		HeapTupleHeaderSetXmax(&hdr, HeapTupleHeaderGetRawXmax(blocktup->t_data));
+		hdr.t_infomask |= HEAP_XMAX_COMMITTED;
+	}
+	else if (tomb == NULL)
 		hdr.t_infomask |= HEAP_XMAX_INVALID;
 	else
 	{
@@ -829,6 +838,46 @@ wc_write_spilled(WcRewrite *rs, Relation NewHeap, TransactionId OldestXmin,
 }
 
 /*
+ * reindex_index builds the new TOAST index with the horizon of a relation
+ * created in this transaction, for which a tuple deleted by a committed
+ * transaction is dead.  The widecol tuples that are only recently dead
+ * (blocks a tail merge rewrote and their forward maps, replaced lock
+ * tombstones) must stay reachable for older snapshots: index them too.
+ */
+static void
+wc_index_recently_dead(Relation toastrel, Oid indexoid, TransactionId OldestXmin)
+{
+	Relation	idx = index_open(indexoid, RowExclusiveLock);
+	IndexInfo  *ii = BuildIndexInfo(idx);
+	TableScanDesc scan = WcToastScanBegin(toastrel);
+	HeapTuple	tup;
+	Buffer		buf;
+	Oid			chunk_id;
+	int32		seq;
+
+	while (WcToastScanNext(scan, &tup, &buf, &chunk_id, &seq, NULL, NULL))
+	{
+		HTSV_Result res;
+		Datum		values[2];
+		bool		isnull[2] = {false, false};
+
+		if (seq >= 0)
+			continue;
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		res = HeapTupleSatisfiesVacuum(tup, OldestXmin, buf);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		if (res != HEAPTUPLE_RECENTLY_DEAD)
+			continue;
+		values[0] = ObjectIdGetDatum(chunk_id);
+		values[1] = Int32GetDatum(seq);
+		index_insert(idx, values, isnull, &tup->t_self, toastrel,
+					 UNIQUE_CHECK_NO, false, ii);
+	}
+	heap_endscan(scan);
+	index_close(idx, RowExclusiveLock);
+}
+
+/*
  * Copy the widecol tuples of OldHeap's TOAST relation that are not DEAD
  * into NewHeap's, keeping their visibility (rewrite module) and block ids.
  * Blocks with rows that lack a column whose missing value the swap will
@@ -932,6 +981,7 @@ wc_copy_cold(Relation OldHeap, Relation NewHeap, TransactionId OldestXmin,
 	end_heap_rewrite(rs.rw);
 
 	reindex_index(newidx, false, rs.newtoast->rd_rel->relpersistence, &params);
+	wc_index_recently_dead(rs.newtoast, newidx, OldestXmin);
 
 	if (rs.maxmissing > 0)
 	{
