@@ -117,6 +117,26 @@ WcCorrupted(Relation rel, Oid blockid, const char *fmt,...)
 			 errdetail("Block %u: %s.", blockid, what)));
 }
 
+/*
+ * Attribute number of the column named name in desc, or InvalidAttrNumber
+ * (the relation's descriptor: no catalog lookup, which a cold backend
+ * would read from disk)
+ */
+static AttrNumber
+wc_attnum(TupleDesc desc, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	return InvalidAttrNumber;
+}
+
 /* Key columns and comparators of rel, from its stored options */
 WcKeyInfo *
 WcKeyInfoBuild(Relation rel)
@@ -138,7 +158,7 @@ WcKeyInfoBuild(Relation rel)
 	ki->nullsfirst = palloc0(sizeof(bool) * Max(ki->nkeys, 1));
 	foreach(lc, names)
 	{
-		AttrNumber	attnum = get_attnum(RelationGetRelid(rel), lfirst(lc));
+		AttrNumber	attnum = wc_attnum(RelationGetDescr(rel), lfirst(lc));
 		Form_pg_attribute att;
 		TypeCacheEntry *tce;
 
