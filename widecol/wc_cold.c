@@ -106,6 +106,22 @@ wc_read_tomb_payload(WcStorage *st, Oid blockid, HeapTuple tup, WcTombstone *out
 	memcpy(out, data, sizeof(WcTombstone));
 }
 
+/*
+ * Is TOAST tuple tup (in the pinned buffer buf) visible to a dirty
+ * snapshot, which *dirty is then (xmin/xmax: a running inserter/deleter)?
+ */
+bool
+WcDirtyVisible(HeapTuple tup, Buffer buf, SnapshotData *dirty)
+{
+	bool		vis;
+
+	InitDirtySnapshot(*dirty);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	vis = HeapTupleSatisfiesVisibility(tup, dirty, buf);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	return vis;
+}
+
 /* Read the live version of tombstone (blockid, seq) with SnapshotDirty */
 static void
 wc_get_tomb(WcStorage *st, Oid blockid, int32 seq, WcTombInfo *info)
@@ -124,15 +140,10 @@ wc_get_tomb(WcStorage *st, Oid blockid, int32 seq, WcTombInfo *info)
 							  true, SnapshotAny, 2, keys);
 	while ((tup = systable_getnext(scan)) != NULL)
 	{
-		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
 		SnapshotData dirty;
-		bool		vis;
 
-		InitDirtySnapshot(dirty);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		vis = HeapTupleSatisfiesVisibility(tup, &dirty, buf);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		if (!vis)
+		if (!WcDirtyVisible(tup, ((BufferHeapTupleTableSlot *) scan->slot)->buffer,
+							&dirty))
 			continue;			/* aborted, or deleted by a committed xact */
 		/* prefer a version nobody is deleting (a lock being replaced) */
 		if (info->found && TransactionIdIsValid(dirty.xmax))
@@ -556,14 +567,18 @@ wc_tomb_hides(HeapTuple tup, Snapshot snapshot, Buffer buf)
 	}
 }
 
-/* Start a scan of the DELETE/UPDATE tombstones of blockid (SnapshotAny) */
-static SysScanDesc
-wc_tomb_scan_begin(WcStorage *st, Oid blockid, ScanKeyData *keys)
+/*
+ * Begin an index scan (SnapshotAny) over the DELETE/UPDATE tombstones of
+ * blockid, and with with_locks also its lock tombstones; keys[3] is the
+ * caller's
+ */
+SysScanDesc
+WcTombScanBegin(WcStorage *st, Oid blockid, bool with_locks, ScanKeyData *keys)
 {
 	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(blockid));
 	ScanKeyInit(&keys[1], (AttrNumber) 2, BTGreaterEqualStrategyNumber,
-				F_INT4GE, Int32GetDatum(WC_SEQ_TOMB_LAST));
+				F_INT4GE, Int32GetDatum(with_locks ? WC_SEQ_LOCK_LAST : WC_SEQ_TOMB_LAST));
 	ScanKeyInit(&keys[2], (AttrNumber) 2, BTLessEqualStrategyNumber,
 				F_INT4LE, Int32GetDatum(WC_SEQ_TOMB_FIRST));
 	return systable_beginscan(st->toastrel,
@@ -572,7 +587,7 @@ wc_tomb_scan_begin(WcStorage *st, Oid blockid, ScanKeyData *keys)
 }
 
 /*
- * Next tombstone of a wc_tomb_scan_begin scan: its tuple, buffer and row;
+ * Next tombstone of a WcTombScanBegin scan: its tuple, buffer and row;
  * false at the end.
  */
 static bool
@@ -622,7 +637,7 @@ WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot, bool *hidden,
 	}
 	if (snapshot->snapshot_type == SNAPSHOT_ANY)
 		return;
-	scan = wc_tomb_scan_begin(st, blockid, keys);
+	scan = WcTombScanBegin(st, blockid, false, keys);
 	while (wc_tomb_scan_next(st, scan, &tup, &buf, &row))
 	{
 		if (wc_tomb_hides(tup, snapshot, buf))
@@ -962,7 +977,7 @@ WcTombStates(WcStorage *st, Oid blockid, TransactionId OldestXmin,
 	Buffer		buf;
 	int			row;
 
-	scan = wc_tomb_scan_begin(st, blockid, keys);
+	scan = WcTombScanBegin(st, blockid, false, keys);
 	while (wc_tomb_scan_next(st, scan, &tup, &buf, &row))
 	{
 		HTSV_Result res;

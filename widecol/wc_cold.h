@@ -19,6 +19,7 @@
 #ifndef WC_COLD_H
 #define WC_COLD_H
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
@@ -329,6 +330,9 @@ extern BlockNumber WcToastBlocks(Relation rel);
 /* wc_cold.c: visibility and the tombstone protocol */
 extern bool WcBlockTupleVisible(HeapTuple blocktup, Snapshot snapshot,
 								Buffer buf);
+extern bool WcDirtyVisible(HeapTuple tup, Buffer buf, SnapshotData *dirty);
+extern SysScanDesc WcTombScanBegin(WcStorage *st, Oid blockid, bool with_locks,
+								   ScanKeyData *keys);
 extern void WcHiddenRows(WcStorage *st, Oid blockid, Snapshot snapshot,
 						 bool *hidden, TransactionId *deleters);
 extern int	WcTombstonedBlocks(WcStorage *st, Oid **blocks);

@@ -116,28 +116,15 @@ wc_merge_check_tombs(WcStorage *st, Oid blockid)
 	List	   *obsolete = NIL;
 	ListCell   *lc;
 
-	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(blockid));
-	ScanKeyInit(&keys[1], (AttrNumber) 2, BTGreaterEqualStrategyNumber,
-				F_INT4GE, Int32GetDatum(WC_SEQ_LOCK_LAST));
-	ScanKeyInit(&keys[2], (AttrNumber) 2, BTLessEqualStrategyNumber,
-				F_INT4LE, Int32GetDatum(WC_SEQ_TOMB_FIRST));
-	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(st->toastidxs[st->validIndex]),
-							  true, SnapshotAny, 3, keys);
+	scan = WcTombScanBegin(st, blockid, true, keys);
 	while (ok && (tup = systable_getnext(scan)) != NULL)
 	{
-		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
 		SnapshotData dirty;
-		bool		vis;
 		Oid			chunk_id;
 		int32		seq;
 
-		InitDirtySnapshot(dirty);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		vis = HeapTupleSatisfiesVisibility(tup, &dirty, buf);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		if (!vis)
+		if (!WcDirtyVisible(tup, ((BufferHeapTupleTableSlot *) scan->slot)->buffer,
+							&dirty))
 			continue;			/* aborted, or deleted by a committed xact */
 		WcStorageGetChunk(tup, RelationGetDescr(st->toastrel), &chunk_id, &seq,
 						  NULL, NULL);

@@ -532,15 +532,7 @@ wc_reform_tombs(WcRewrite *rs, Oid blockid, uint8 *state, HeapTuple **tombs)
 	int			max = 8;
 
 	*tombs = palloc(sizeof(HeapTuple) * max);
-	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(blockid));
-	ScanKeyInit(&keys[1], (AttrNumber) 2, BTGreaterEqualStrategyNumber,
-				F_INT4GE, Int32GetDatum(WC_SEQ_LOCK_LAST));
-	ScanKeyInit(&keys[2], (AttrNumber) 2, BTLessEqualStrategyNumber,
-				F_INT4LE, Int32GetDatum(WC_SEQ_TOMB_FIRST));
-	scan = systable_beginscan(rs->oldst.toastrel,
-							  RelationGetRelid(rs->oldst.toastidxs[rs->oldst.validIndex]),
-							  true, SnapshotAny, 3, keys);
+	scan = WcTombScanBegin(&rs->oldst, blockid, true, keys);
 	while ((tup = systable_getnext(scan)) != NULL)
 	{
 		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
