@@ -136,7 +136,7 @@ wc_get_tomb(WcStorage *st, Oid blockid, int32 seq, WcTombInfo *info)
 	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
 				Int32GetDatum(seq));
 	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(st->toastidxs[st->validIndex]),
+							  RelationGetRelid(WcStorageIndex(st)),
 							  true, SnapshotAny, 2, keys);
 	while ((tup = systable_getnext(scan)) != NULL)
 	{
@@ -582,7 +582,7 @@ WcTombScanBegin(WcStorage *st, Oid blockid, bool with_locks, ScanKeyData *keys)
 	ScanKeyInit(&keys[2], (AttrNumber) 2, BTLessEqualStrategyNumber,
 				F_INT4LE, Int32GetDatum(WC_SEQ_TOMB_FIRST));
 	return systable_beginscan(st->toastrel,
-							  RelationGetRelid(st->toastidxs[st->validIndex]),
+							  RelationGetRelid(WcStorageIndex(st)),
 							  true, SnapshotAny, 3, keys);
 }
 
@@ -675,7 +675,7 @@ wc_oid_cmp(const void *a, const void *b)
 int
 WcTombstonedBlocks(WcStorage *st, Oid **blocks)
 {
-	Relation	index = st->toastidxs[st->validIndex];
+	Relation	index = WcStorageIndex(st);
 	ScanKeyData keys[2];
 	IndexScanDesc scan;
 	int			n = 0;
@@ -938,7 +938,7 @@ WcRowHidden(WcStorage *st, Oid blockid, int row, Snapshot snapshot,
 	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
 				Int32GetDatum(WC_SEQ_TOMB(row)));
 	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(st->toastidxs[st->validIndex]),
+							  RelationGetRelid(WcStorageIndex(st)),
 							  true, SnapshotAny, 2, keys);
 	while ((tup = systable_getnext(scan)) != NULL)
 	{

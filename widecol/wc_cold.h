@@ -306,7 +306,9 @@ extern int	WcKeyCompare(WcKeyInfo *keys, HeapTuple a, HeapTuple b,
 
 /* wc_storage.c */
 extern void WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode);
+extern void WcStorageOpenLazy(WcStorage *st, Relation rel, LOCKMODE lockmode);
 extern void WcStorageClose(WcStorage *st);
+extern Relation WcStorageIndex(WcStorage *st);
 extern Oid	WcStorageNewBlockId(WcStorage *st);
 extern void WcStorageInsert(WcStorage *st, Oid blockid, int32 seq,
 							const void *data, Size len, ItemPointer newtid);

@@ -577,7 +577,7 @@ wc_ks_open_storage(WcKeyScanState *ks)
 {
 	if (!ks->storage_open)
 	{
-		WcStorageOpen(&ks->st, ks->css.ss.ss_currentRelation, AccessShareLock);
+		WcStorageOpenLazy(&ks->st, ks->css.ss.ss_currentRelation, AccessShareLock);
 		ks->storage_open = true;
 	}
 }

@@ -301,7 +301,7 @@ WcMergeForward(WcStorage *st, Oid blockid, int row, TransactionId mover,
 	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
 				Int32GetDatum(WC_SEQ_FORWARD));
 	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(st->toastidxs[st->validIndex]),
+							  RelationGetRelid(WcStorageIndex(st)),
 							  true, SnapshotAny, 2, keys);
 	while (!found && (tup = systable_getnext(scan)) != NULL)
 	{

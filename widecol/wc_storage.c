@@ -45,9 +45,13 @@
 #include "widecol.h"
 #include "wc_cold.h"
 
-/* Open the TOAST relation of rel and its indexes with lockmode */
+/*
+ * Open the TOAST relation of rel with lockmode, its indexes on first use
+ * (WcStorageIndex).  For scans, which may not need the indexes and run no
+ * catalog changes between the open and that use.
+ */
 void
-WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode)
+WcStorageOpenLazy(WcStorage *st, Relation rel, LOCKMODE lockmode)
 {
 	if (!OidIsValid(rel->rd_rel->reltoastrelid))
 		elog(ERROR, "widecol table \"%s\" has no TOAST relation",
@@ -57,8 +61,32 @@ WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode)
 	st->bistate = NULL;
 	st->nblocks = 0;
 	st->toastrel = table_open(rel->rd_rel->reltoastrelid, lockmode);
-	st->validIndex = toast_open_indexes(st->toastrel, lockmode,
-										&st->toastidxs, &st->ntoastidxs);
+	st->toastidxs = NULL;
+	st->ntoastidxs = 0;
+	st->validIndex = -1;
+}
+
+/* Open the TOAST relation of rel and its indexes with lockmode */
+void
+WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode)
+{
+	WcStorageOpenLazy(st, rel, lockmode);
+	(void) WcStorageIndex(st);
+}
+
+/*
+ * The valid index of the TOAST relation, opening its indexes on first
+ * use: a key scan that reads blocks by their TIDs and finds no tombstone
+ * hint never needs them (the index's first open in a backend reads
+ * catalogs, and every open takes a lock).
+ */
+Relation
+WcStorageIndex(WcStorage *st)
+{
+	if (st->toastidxs == NULL)
+		st->validIndex = toast_open_indexes(st->toastrel, st->lockmode,
+											&st->toastidxs, &st->ntoastidxs);
+	return st->toastidxs[st->validIndex];
 }
 
 /* Close what WcStorageOpen opened */
@@ -67,7 +95,8 @@ WcStorageClose(WcStorage *st)
 {
 	if (st->bistate != NULL)
 		FreeBulkInsertState(st->bistate);
-	toast_close_indexes(st->toastidxs, st->ntoastidxs, st->lockmode);
+	if (st->toastidxs != NULL)
+		toast_close_indexes(st->toastidxs, st->ntoastidxs, st->lockmode);
 	table_close(st->toastrel, st->lockmode);
 }
 
@@ -102,7 +131,7 @@ WcStorageNewBlockId(WcStorage *st)
 	do
 	{
 		id = GetNewOidWithIndex(st->toastrel,
-								RelationGetRelid(st->toastidxs[st->validIndex]),
+								RelationGetRelid(WcStorageIndex(st)),
 								(AttrNumber) 1);
 	} while (id == (Oid) InvalidBlockNumber);
 	return id;
@@ -134,6 +163,7 @@ WcStorageInsert(WcStorage *st, Oid blockid, int32 seq, const void *data,
 	if (tup->t_len > MaxHeapTupleSize)
 		elog(ERROR, "widecol block tuple of %u bytes is too large", tup->t_len);
 
+	(void) WcStorageIndex(st);
 	heap_insert(st->toastrel, tup, GetCurrentCommandId(true),
 				HEAP_INSERT_NO_LOGICAL, st->bistate);
 	for (i = 0; i < st->ntoastidxs; i++)
@@ -219,7 +249,7 @@ WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf, HeapTupleData *tuple)
 	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
 				Int32GetDatum(WC_SEQ_BLOCK));
 	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(st->toastidxs[st->validIndex]),
+							  RelationGetRelid(WcStorageIndex(st)),
 							  true, SnapshotAny, 2, keys);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
