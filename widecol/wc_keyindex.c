@@ -554,7 +554,7 @@ WcKeyIndexInit(void)
  * into cxt, and *tailtid and *tailblock (if tailtid is not NULL) receive
  * the TOAST TID and block id of the block that holds that run.  Blocks of
  * running or aborted transactions that are not yet dead count, which only
- * ever holds back more rows.
+ * ever holds back more rows; blocks deleted by a tail merge do not.
  */
 bool
 WcLastColdKey(Relation rel, Relation keyidx, WcStorage *st, WcKeyInfo *ki,
@@ -614,7 +614,13 @@ WcLastColdKey(Relation rel, Relation keyidx, WcStorage *st, WcKeyInfo *ki,
 		res = HeapTupleSatisfiesVacuum(&btup, horizon, buf);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		ReleaseBuffer(buf);
-		if (res == HEAPTUPLE_DEAD)
+		/*
+		 * Dead blocks do not count, nor blocks a tail merge deleted: their
+		 * runs live on, with the same or a later last key, in blocks the
+		 * merge wrote (wc_merge.c), which the scan meets instead.
+		 */
+		if (res == HEAPTUPLE_DEAD || res == HEAPTUPLE_RECENTLY_DEAD ||
+			res == HEAPTUPLE_DELETE_IN_PROGRESS)
 			continue;
 		index_deform_tuple(scan->xs_itup, scan->xs_itupdesc, vals, nulls);
 		old = MemoryContextSwitchTo(cxt);
