@@ -314,7 +314,7 @@ extern void WcStorageInsert(WcStorage *st, Oid blockid, int32 seq,
 							const void *data, Size len, ItemPointer newtid);
 extern bool WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf,
 							  HeapTupleData *tuple);
-extern BlockNumber WcKnownBlocks(Relation rel);
+extern bool WcStoragePageExists(WcStorage *st, BlockNumber blkno);
 extern bool WcStorageFetchAt(WcStorage *st, ItemPointer blocktid, Buffer *buf,
 							 HeapTupleData *tuple, Oid *blockid);
 extern TableScanDesc WcToastScanBegin(Relation toastrel);

@@ -102,9 +102,8 @@ _PG_init(void)
 							"Largest ratio of rewritten to moved rows for a tail merge.",
 							"The mover rewrites a partition's last block together with "
 							"the partition's newly moved rows (fewer than 64) when that "
-							"block holds only that partition and at most this many times "
-							"as many rows, so that the newest rows share a block; 0 turns "
-							"tail merges off.",
+							"block holds at most this many times as many rows, so that "
+							"the newest rows share a block; 0 turns tail merges off.",
 							&wc_tail_merge_factor, 16, 0, WC_MAX_BLOCK_ROWS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("widecol");

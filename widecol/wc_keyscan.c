@@ -634,9 +634,7 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 		ks->st.nblocks = Max(ks->st.nblocks, blkno + 1);
 		return;
 	}
-	ks->st.nblocks = Max(ks->st.nblocks, WcKnownBlocks(ks->st.toastrel));
-	if (blkno >= ks->st.nblocks)
-		ks->st.nblocks = RelationGetNumberOfBlocks(ks->st.toastrel);
+	(void) WcStoragePageExists(&ks->st, blkno);	/* a size for the pages ahead */
 	so = (BTScanOpaque) ks->scan->opaque;
 	if (!BTScanPosIsValid(so->currPos))
 		return;

@@ -171,8 +171,7 @@ WcMergeTake(WcStorage *st, ItemPointer blocktid, Oid blockid,
 	TM_FailureData tmfd;
 	int			locked = 0;
 
-	if (wc_tail_merge_factor <= 0 ||
-		!WcStorageFetchAt(st, blocktid, &buf, &btup, &found))
+	if (!WcStorageFetchAt(st, blocktid, &buf, &btup, &found))
 		return NULL;
 	if (found != blockid)
 	{

@@ -264,16 +264,28 @@ WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf, HeapTupleData *tuple)
 }
 
 /*
- * Pages of rel's main fork known to exist without a system call: the size
- * this backend last saw (smgr's cached size, which it forgets when the
- * relation is truncated or closed), else 0.
+ * Does page blkno of the TOAST relation exist?  A stale run entry may name
+ * a page past the end of the relation, which ReadBuffer refuses.  The
+ * relation cannot shrink while we hold a lock on it (truncation takes
+ * AccessExclusiveLock), so every page below a size read once exists: the
+ * size this backend last read or extended the relation to, which smgr
+ * keeps until a truncation's invalidation closes the relation (processed
+ * when we locked it), and our own lookups (st->nblocks).  Only pages past
+ * both need a size lookup, a system call.
  */
-BlockNumber
-WcKnownBlocks(Relation rel)
+bool
+WcStoragePageExists(WcStorage *st, BlockNumber blkno)
 {
-	BlockNumber n = RelationGetSmgr(rel)->smgr_cached_nblocks[MAIN_FORKNUM];
+	if (blkno >= st->nblocks)
+	{
+		BlockNumber known = RelationGetSmgr(st->toastrel)->smgr_cached_nblocks[MAIN_FORKNUM];
 
-	return n == InvalidBlockNumber ? 0 : n;
+		if (known != InvalidBlockNumber)
+			st->nblocks = Max(st->nblocks, known);
+		if (blkno >= st->nblocks)
+			st->nblocks = RelationGetNumberOfBlocks(st->toastrel);
+	}
+	return blkno < st->nblocks;
 }
 
 /*
@@ -290,23 +302,8 @@ WcStorageFetchAt(WcStorage *st, ItemPointer blocktid, Buffer *buf,
 	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(blocktid);
 	int32		seq;
 
-	/*
-	 * A stale run entry may name a page past the end of the relation, which
-	 * ReadBuffer refuses.  The relation cannot shrink while we hold a lock
-	 * on it (truncation takes AccessExclusiveLock), so every page below a
-	 * size read once exists: the size this backend last read or extended
-	 * the relation to, which smgr keeps until a truncation's invalidation
-	 * closes the relation (processed when we locked it), and our own
-	 * lookups.  Only pages past both need a size lookup, a system call.
-	 */
-	if (blkno >= st->nblocks)
-	{
-		st->nblocks = Max(st->nblocks, WcKnownBlocks(st->toastrel));
-		if (blkno >= st->nblocks)
-			st->nblocks = RelationGetNumberOfBlocks(st->toastrel);
-		if (blkno >= st->nblocks)
-			return false;
-	}
+	if (!WcStoragePageExists(st, blkno))
+		return false;
 	tuple->t_self = *blocktid;
 	if (!heap_fetch(st->toastrel, SnapshotAny, tuple, buf, false))
 		return false;
