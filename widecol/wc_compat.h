@@ -72,4 +72,16 @@ WcPageIsBuffered(Relation rel, ForkNumber fork, BlockNumber blkno)
 	return id >= 0;
 }
 
+/* A relation's physical file identity (RelFileLocator in 16) */
+#include "common/relpath.h"
+#if PG_VERSION_NUM >= 160000
+typedef RelFileLocator WcFileNode;
+#define WcRelationFileNode(rel)		((rel)->rd_locator)
+#define WcFileNodeEquals(a, b)		RelFileLocatorEquals((a), (b))
+#else
+typedef RelFileNode WcFileNode;
+#define WcRelationFileNode(rel)		((rel)->rd_node)
+#define WcFileNodeEquals(a, b)		RelFileNodeEquals((a), (b))
+#endif
+
 #endif							/* WC_COMPAT_H */

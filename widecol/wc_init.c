@@ -20,13 +20,15 @@
  *		Core would otherwise reject the options first with a confusing
  *		"unrecognized parameter", before any widecol code runs.
  *
- * GUCs: widecol.enable_keyscan (USERSET, default on) and the background
+ * GUCs: widecol.enable_keyscan (USERSET, default on),
+ * widecol.key_index_readahead (USERSET, default 64 MB) and the background
  * mover's widecol.mover_enabled (default on), widecol.mover_naptime
  * (default 10 s) and widecol.mover_min_rows (default 10,000), all SIGHUP.
  * When preloaded it also registers the transaction callbacks of the
  * physical-size mode (wc_delta.c), the planner hooks (wc_plan.c,
  * wc_keyindex.c, wc_customscan.c) and the background mover with its
- * shared memory (wc_worker.c, the only shared state and lock of widecol).
+ * shared memory (wc_worker.c) and the key index read-ahead's list of files
+ * (wc_readahead.c), the only shared state and locks of widecol.
  *
  * widecol/wc_init.c
  *
@@ -106,6 +108,13 @@ _PG_init(void)
 							"the newest rows share a block; 0 turns tail merges off.",
 							&wc_tail_merge_factor, 16, 0, WC_MAX_BLOCK_ROWS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("widecol.key_index_readahead",
+							"Largest key index that its first key scan reads ahead.",
+							"The first key scan of a table after server start asks the "
+							"kernel to read the table's key index into the page cache "
+							"when the index is at most this size; 0 turns it off.",
+							&wc_key_index_readahead, 64 * 1024, 0, 1024 * 1024,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("widecol");
 	WcUtilityInit();
 	WcObjectAccessInit();
@@ -115,6 +124,7 @@ _PG_init(void)
 	WcDeltaInitCallbacks();
 	WcPlanInit();
 	WcWorkerInit();
+	WcReadAheadInit();
 }
 
 /* Raise 55000 unless widecol was preloaded */

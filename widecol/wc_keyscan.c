@@ -71,9 +71,12 @@
  * conditions on sort key columns (Sort Key Range) and the direction; with
  * ANALYZE the delta and cold rows returned, the blocks decoded (Blocks
  * Read) and the run entries passed over because their block was invisible,
- * gone or did not match (Blocks Skipped).  They are left out when parallel
- * workers ran the scan (the node is not parallel-aware but can run under
- * Gather), because their counters stay in the workers.
+ * gone or did not match (Blocks Skipped), and the key index pages this
+ * scan asked the kernel to read ahead, if it was the index's first scan
+ * since server start (Key Index Read Ahead, wc_readahead.c).  They are
+ * left out when parallel workers ran the scan (the node is not
+ * parallel-aware but can run under Gather), because their counters stay
+ * in the workers.
  *
  * Locking: the key index is opened with AccessShareLock for the scan, as
  * an IndexScan opens its index, and the TOAST relation and its index with
@@ -223,7 +226,9 @@ typedef struct WcKeyScanState
 	uint64		cold_rows;
 	uint64		blocks_read;
 	uint64		blocks_skipped;
+	BlockNumber readahead;		/* key index pages this scan read ahead */
 } WcKeyScanState;
+
 static Node *wc_keyscan_create_state(CustomScan *cscan);
 static void wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags);
 static TupleTableSlot *wc_keyscan_exec(CustomScanState *node);
@@ -1338,6 +1343,7 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 	/* opened here, outside the node's timing and buffer counts */
 	if (WcStorageExists(table))
 		wc_ks_open_storage(ks);
+	ks->readahead = WcKeyIndexReadAhead(ks->index);
 	ks->scan = index_beginscan(table, ks->index, estate->es_snapshot,
 							   ks->nsel, 0);
 	ks->scan->xs_want_itup = true;
@@ -1485,6 +1491,9 @@ wc_keyscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyInteger("Cold Rows", NULL, (int64) ks->cold_rows, es);
 		ExplainPropertyInteger("Blocks Read", NULL, (int64) ks->blocks_read, es);
 		ExplainPropertyInteger("Blocks Skipped", NULL, (int64) ks->blocks_skipped, es);
+		if (ks->readahead > 0)
+			ExplainPropertyInteger("Key Index Read Ahead", "pages",
+								   (int64) ks->readahead, es);
 	}
 }
 

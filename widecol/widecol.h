@@ -199,6 +199,11 @@ extern void WcKeyScanInit(void);
 /* wc_objaccess.c */
 extern void WcObjectAccessInit(void);
 
+/* wc_readahead.c */
+extern int	wc_key_index_readahead;
+extern BlockNumber WcKeyIndexReadAhead(Relation index);
+extern void WcReadAheadInit(void);
+
 /* wc_worker.c */
 extern bool wc_mover_enabled;
 extern int	wc_mover_naptime;
