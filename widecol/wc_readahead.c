@@ -13,21 +13,24 @@
  * partition summary in memory, RocksDB reads an SST's index block when it
  * opens the file.  PostgreSQL cannot pin pages, but the OS page cache is
  * there: the first key scan of a key index after server start issues
- * posix_fadvise(WILLNEED) over the index's first segment (FilePrefetch),
- * when the index is at most widecol.key_index_readahead (default 64 MB;
+ * posix_fadvise(WILLNEED) over the index's first segment file, when the index is at most widecol.key_index_readahead (default 64 MB;
  * 0 turns it off).  The request is asynchronous: the scan waits only for
  * the pages it reads itself, and later scans find the directory cached, so
  * a cold query makes one read (its block) instead of two.  Linux caps one
  * WILLNEED request at the device's read-ahead window (128 kB by default),
  * so the file is requested in chunks of that size.
  *
- * Shared state: the files already read ahead since server start, a small
- * array (WC_RA_SLOTS, replaced round-robin: a forgotten file is read ahead
- * again, which costs a few system calls) under a spinlock.  Each backend
- * also remembers the last files it checked (WC_RA_LOCAL), so that a scan
- * of a table it has scanned before costs a few comparisons and no lock.
- * Temporary tables are left alone: their files were written by this
- * session.
+ * Shared state: a hash of the relation files read ahead since server start,
+ * under its own LWLock.  It holds WC_RA_MAX_FILES; when it is full (files
+ * of dropped or truncated relations stay in it) an arbitrary entry makes
+ * room, and a backend that has not seen that file reads it ahead again,
+ * which for a cached file costs a few system calls per MB.  Each
+ * backend remembers the files it has checked, with the limit it checked
+ * them against, so that a later scan costs one local hash lookup and no
+ * lock.  It is tied to the relation file: a new file (TRUNCATE, REINDEX,
+ * VACUUM FULL) is read ahead again, and a file first scanned while it was
+ * small is not read ahead again as it grows.  Temporary tables are left
+ * alone: their files were written by this session.
  *
  * widecol/wc_readahead.c
  *
@@ -36,130 +39,153 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/shmem.h"
-#include "storage/spin.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/wait_event.h"
 
 #include "widecol.h"
 #include "wc_compat.h"
 
-#define WC_RA_SLOTS		256		/* files remembered in shared memory */
-#define WC_RA_LOCAL		32		/* files each backend remembers */
+#define WC_RA_MAX_FILES	4096	/* files remembered in shared memory */
 #define WC_RA_CHUNK		(128 * 1024)	/* bytes per WILLNEED request */
 
 /* widecol.key_index_readahead, in kB: largest key index read ahead */
 int			wc_key_index_readahead = 64 * 1024;
 
-typedef struct WcReadAheadShared
+/* A relation file read ahead since server start (shared hash entry) */
+typedef struct WcReadAheadFile
 {
-	slock_t		mutex;			/* protects the fields below */
-	int			next;			/* slot replaced next */
-	WcFileNode	done[WC_RA_SLOTS];	/* read ahead since server start */
-} WcReadAheadShared;
+	WcFileNode	node;			/* hash key */
+} WcReadAheadFile;
 
-static WcReadAheadShared *wc_ra_shared = NULL;
+/* A relation file this backend has checked (local hash entry) */
+typedef struct WcReadAheadSeen
+{
+	WcFileNode	node;			/* hash key */
+	int			limit;			/* widecol.key_index_readahead then */
+} WcReadAheadSeen;
 
-/* The files this backend has checked, replaced round-robin */
-static WcFileNode wc_ra_seen[WC_RA_LOCAL];
-static int	wc_ra_nseen = 0;
-static int	wc_ra_nextseen = 0;
+static LWLock *wc_ra_lock = NULL;
+static HTAB *wc_ra_files = NULL;
+static HTAB *wc_ra_seen = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* shmem_request_hook: reserve the shared list of files */
+/* shmem_request_hook: reserve the shared hash of files and its lock */
 static void
 wc_ra_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(WcReadAheadShared)));
+	RequestAddinShmemSpace(hash_estimate_size(WC_RA_MAX_FILES,
+											  sizeof(WcReadAheadFile)));
+	RequestNamedLWLockTranche("widecol read-ahead", 1);
 }
 
-/* shmem_startup_hook: create or attach to the shared list of files */
+/* shmem_startup_hook: create or attach to the shared hash of files */
 static void
 wc_ra_shmem_startup(void)
 {
-	bool		found;
+	HASHCTL		info;
 
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	wc_ra_shared = ShmemInitStruct("widecol key index read-ahead",
-								   sizeof(WcReadAheadShared), &found);
-	if (!found)
-	{
-		memset(wc_ra_shared, 0, sizeof(WcReadAheadShared));
-		SpinLockInit(&wc_ra_shared->mutex);
-	}
+	wc_ra_lock = &(GetNamedLWLockTranche("widecol read-ahead"))->lock;
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(WcFileNode);
+	info.entrysize = sizeof(WcReadAheadFile);
+	wc_ra_files = ShmemInitHash("widecol key index read-ahead",
+								WC_RA_MAX_FILES, WC_RA_MAX_FILES,
+								&info, HASH_ELEM | HASH_BLOBS);
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Has this backend checked file node before?  Remember it if not */
+/*
+ * Has this backend checked file node against the current limit?  Remember
+ * that it has now.
+ */
 static bool
-wc_ra_seen_before(const WcFileNode *node)
+wc_ra_checked(const WcFileNode *node)
 {
-	int			i;
+	WcReadAheadSeen *seen;
+	bool		found;
 
-	for (i = 0; i < wc_ra_nseen; i++)
-		if (WcFileNodeEquals(wc_ra_seen[i], *node))
-			return true;
-	wc_ra_seen[wc_ra_nextseen] = *node;
-	wc_ra_nextseen = (wc_ra_nextseen + 1) % WC_RA_LOCAL;
-	wc_ra_nseen = Min(wc_ra_nseen + 1, WC_RA_LOCAL);
+	if (wc_ra_seen == NULL)
+	{
+		HASHCTL		info;
+
+		memset(&info, 0, sizeof(info));
+		info.keysize = sizeof(WcFileNode);
+		info.entrysize = sizeof(WcReadAheadSeen);
+		info.hcxt = TopMemoryContext;
+		wc_ra_seen = hash_create("widecol key index read-ahead (backend)", 64,
+								 &info, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	seen = hash_search(wc_ra_seen, node, HASH_ENTER, &found);
+	if (found && seen->limit == wc_key_index_readahead)
+		return true;
+	seen->limit = wc_key_index_readahead;
 	return false;
 }
 
-/* Claim file node for read-ahead: false if read ahead since server start */
+/* Claim file node for read-ahead: false if it was read ahead since start */
 static bool
 wc_ra_claim(const WcFileNode *node)
 {
-	bool		claimed = true;
-	int			i;
+	bool		found;
 
-	SpinLockAcquire(&wc_ra_shared->mutex);
-	for (i = 0; i < WC_RA_SLOTS; i++)
+	LWLockAcquire(wc_ra_lock, LW_EXCLUSIVE);
+	found = hash_search(wc_ra_files, node, HASH_FIND, NULL) != NULL;
+	if (!found)
 	{
-		if (WcFileNodeEquals(wc_ra_shared->done[i], *node))
+		/* full: forget one file, whose element the new entry then reuses */
+		if (hash_get_num_entries(wc_ra_files) >= WC_RA_MAX_FILES)
 		{
-			claimed = false;
-			break;
+			HASH_SEQ_STATUS seq;
+			WcReadAheadFile *victim;
+
+			hash_seq_init(&seq, wc_ra_files);
+			victim = hash_seq_search(&seq);
+			hash_seq_term(&seq);
+			(void) hash_search(wc_ra_files, &victim->node, HASH_REMOVE, NULL);
 		}
+		(void) hash_search(wc_ra_files, node, HASH_ENTER, NULL);
 	}
-	if (claimed)
-	{
-		wc_ra_shared->done[wc_ra_shared->next] = *node;
-		wc_ra_shared->next = (wc_ra_shared->next + 1) % WC_RA_SLOTS;
-	}
-	SpinLockRelease(&wc_ra_shared->mutex);
-	return claimed;
+	LWLockRelease(wc_ra_lock);
+	return !found;
 }
 
 /*
  * Ask the kernel to read key index `index` ahead if this is its first key
  * scan since server start and it is small enough.  Returns the number of
- * pages requested (0: none).  Never raises for the file itself: the
- * request is a hint, and a file that cannot be opened is simply not read
- * ahead.
+ * pages the kernel accepted requests for (0: none).  Never raises for the
+ * file itself: the request is a hint, and a file that cannot be opened is
+ * simply not read ahead.
  */
 BlockNumber
 WcKeyIndexReadAhead(Relation index)
 {
 	WcFileNode	node = WcRelationFileNode(index);
 	BlockNumber nblocks;
+	BlockNumber requested = 0;
 	char	   *path;
-	File		file;
+	int			fd;
 	off_t		bytes;
 	off_t		off;
 
-	if (wc_key_index_readahead == 0 || wc_ra_shared == NULL ||
-		RelationUsesLocalBuffers(index) || wc_ra_seen_before(&node))
+	if (wc_key_index_readahead == 0 || wc_ra_files == NULL ||
+		RelationUsesLocalBuffers(index) || wc_ra_checked(&node))
 		return 0;
 
 	nblocks = RelationGetNumberOfBlocks(index);
@@ -171,16 +197,26 @@ WcKeyIndexReadAhead(Relation index)
 	/* a limit above 1 GB could reach past the first segment file */
 	nblocks = Min(nblocks, (BlockNumber) RELSEG_SIZE);
 	path = relpathbackend(node, index->rd_backend, MAIN_FORKNUM);
-	file = PathNameOpenFile(path, O_RDONLY | PG_BINARY);
+	/* a transient file is closed at abort, should an interrupt come */
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	pfree(path);
-	if (file < 0)
+	if (fd < 0)
 		return 0;
 	bytes = (off_t) nblocks * BLCKSZ;
+	pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_PREFETCH);
 	for (off = 0; off < bytes; off += WC_RA_CHUNK)
-		(void) FilePrefetch(file, off, (int) Min(bytes - off, WC_RA_CHUNK),
-							WAIT_EVENT_DATA_FILE_PREFETCH);
-	FileClose(file);
-	return nblocks;
+	{
+		off_t		len = Min(bytes - off, WC_RA_CHUNK);
+
+		CHECK_FOR_INTERRUPTS();
+#if defined(USE_POSIX_FADVISE) && defined(POSIX_FADV_WILLNEED)
+		if (posix_fadvise(fd, off, len, POSIX_FADV_WILLNEED) == 0)
+			requested += len / BLCKSZ;
+#endif
+	}
+	pgstat_report_wait_end();
+	CloseTransientFile(fd);
+	return requested;
 }
 
 /* Register the shared memory hooks (from _PG_init) */
