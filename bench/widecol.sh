@@ -235,6 +235,13 @@ n3() { awk -v x="$1" 'BEGIN { printf "%.3f", x }'; }
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) cores;"
 	echo "$(sql "SELECT version()" | cut -d, -f1); $ROWS rows, 20,000 users; shared_buffers $(sql "SHOW shared_buffers");"
 	echo "median of $RUNS run(s) of ${DURATION} s for pgbench, 5 runs for scans; widecol COPY: $COPY_PATH; widecol.compact: $([ "$HAVE_COMPACT" = t ] && echo ran || echo "does not exist yet"); background mover off during the run (the cold step first moves the rows the INSERT step added, as the mover would)."
+	# the warm steps are "warm" in memory; say whether in shared buffers
+	sb=$(sql "SELECT setting::bigint * current_setting('block_size')::bigint FROM pg_settings WHERE name = 'shared_buffers'")
+	for t in "${TABLES[@]}"; do
+		if [ "${V[size.$t]}" -gt "$sb" ]; then
+			echo "$t ($(mb "${V[size.$t]}")) does not fit in shared_buffers ($(mb "$sb")): its warm runs read the pages that do not fit from the OS page cache."
+		fi
+	done
 	echo "Plans for latest 50: heap \`${V[plan.ev_heap]}\`, widecol \`${V[plan.ev_wide]}\`."
 	echo
 	echo "| measurement | widecol | heap + btree | ratio | target | |"
