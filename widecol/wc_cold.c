@@ -131,13 +131,7 @@ wc_get_tomb(WcStorage *st, Oid blockid, int32 seq, WcTombInfo *info)
 	HeapTuple	tup;
 
 	memset(info, 0, sizeof(WcTombInfo));
-	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(blockid));
-	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
-				Int32GetDatum(seq));
-	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(WcStorageIndex(st)),
-							  true, SnapshotAny, 2, keys);
+	scan = WcStorageScanSeq(st, blockid, seq, keys);
 	while ((tup = systable_getnext(scan)) != NULL)
 	{
 		SnapshotData dirty;
@@ -933,13 +927,7 @@ WcRowHidden(WcStorage *st, Oid blockid, int row, Snapshot snapshot,
 	}
 	if (snapshot->snapshot_type == SNAPSHOT_ANY)
 		return false;
-	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(blockid));
-	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
-				Int32GetDatum(WC_SEQ_TOMB(row)));
-	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(WcStorageIndex(st)),
-							  true, SnapshotAny, 2, keys);
+	scan = WcStorageScanSeq(st, blockid, WC_SEQ_TOMB(row), keys);
 	while ((tup = systable_getnext(scan)) != NULL)
 	{
 		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;

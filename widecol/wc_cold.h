@@ -312,6 +312,8 @@ extern Relation WcStorageIndex(WcStorage *st);
 extern Oid	WcStorageNewBlockId(WcStorage *st);
 extern void WcStorageInsert(WcStorage *st, Oid blockid, int32 seq,
 							const void *data, Size len, ItemPointer newtid);
+extern SysScanDesc WcStorageScanSeq(WcStorage *st, Oid blockid, int32 seq,
+									ScanKeyData *keys);
 extern bool WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf,
 							  HeapTupleData *tuple);
 extern bool WcStoragePageExists(WcStorage *st, BlockNumber blkno);

@@ -61,7 +61,6 @@
 #include "access/xact.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
-#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -295,14 +294,8 @@ WcMergeForward(WcStorage *st, Oid blockid, int row, TransactionId mover,
 	bool		found = false;
 	bool		mapped = false;
 
-	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(blockid));
-	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
-				Int32GetDatum(WC_SEQ_FORWARD));
-	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(WcStorageIndex(st)),
-							  true, SnapshotAny, 2, keys);
-	while (!found && (tup = systable_getnext(scan)) != NULL)
+	scan = WcStorageScanSeq(st, blockid, WC_SEQ_FORWARD, keys);
+	while ((tup = systable_getnext(scan)) != NULL)
 	{
 		Oid			chunk_id;
 		int32		seq;

@@ -233,6 +233,22 @@ WcToastScanNext(TableScanDesc scan, HeapTuple *tup, Buffer *buf, Oid *chunk_id,
 }
 
 /*
+ * Begin an index scan (SnapshotAny) of the TOAST tuples (blockid, seq):
+ * the block tuple, a tombstone or a forward map; keys[2] is the caller's.
+ */
+SysScanDesc
+WcStorageScanSeq(WcStorage *st, Oid blockid, int32 seq, ScanKeyData *keys)
+{
+	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(blockid));
+	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
+				Int32GetDatum(seq));
+	return systable_beginscan(st->toastrel,
+							  RelationGetRelid(WcStorageIndex(st)),
+							  true, SnapshotAny, 2, keys);
+}
+
+/*
  * Find the block tuple of blockid (SnapshotAny).  On success *tuple points
  * into the page of *buf, which the caller must release.
  */
@@ -244,13 +260,7 @@ WcStorageGetBlock(WcStorage *st, Oid blockid, Buffer *buf, HeapTupleData *tuple)
 	HeapTuple	tup;
 	bool		found = false;
 
-	ScanKeyInit(&keys[0], (AttrNumber) 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(blockid));
-	ScanKeyInit(&keys[1], (AttrNumber) 2, BTEqualStrategyNumber, F_INT4EQ,
-				Int32GetDatum(WC_SEQ_BLOCK));
-	scan = systable_beginscan(st->toastrel,
-							  RelationGetRelid(WcStorageIndex(st)),
-							  true, SnapshotAny, 2, keys);
+	scan = WcStorageScanSeq(st, blockid, WC_SEQ_BLOCK, keys);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
