@@ -5,19 +5,41 @@
  *	  checking and decoding them.
  *
  * Layout of a block payload (chunk_data of the block tuple (Xb, -1)),
- * format 3:
+ * format 4:
  *
  *	  WcBlockHeader						magic, version, CRC32C, ids, counts
- *	  WcRunEntry[nruns]					partition runs, in key order
- *	  frame								the PAX image of all rows (wc_pax.c),
- *										one zstd frame or raw
+ *	  WcRunEntry[nruns]					runs, in key order
+ *	  WcChunkEntry[nchunks]				row groups: rows, raw and stored
+ *										size, offset of the frame
+ *	  frames							per row group the PAX image of its
+ *										rows (wc_pax.c), one zstd frame or raw
  *
- * The frame is stored raw (codec none, comp_size == raw_size) when
- * compression is off or does not make it smaller.  Decoding rebuilds each
- * row as a heap tuple; the reader patches xmin (the block tuple's xmin),
- * hint bits and ctid into it, so a decoded row is an ordinary heap tuple
- * whose natts may be below the current descriptor's (ADD COLUMN), which
- * heap_deform_tuple handles.
+ * Row groups.  The rows are cut into groups of about WC_GROUP_RAW bytes
+ * of image, each its own zstd frame, so that a reader that needs a few
+ * rows rebuilds one group instead of the block: "one day of a user" is a
+ * handful of rows, "latest 50" two groups at the end of the block.
+ * Independent frames would compress worse (each starts without history:
+ * +28% stored bytes on the event workload), so every group after the first
+ * is compressed with the first group's image as its dictionary
+ * (WC_BLOCK_PREFIXED; zstd's raw-content dictionary, which costs nothing
+ * to load): reading group g decompresses group 0 and g, and rebuilds the
+ * rows of g only.  Measured on 1M event rows against one frame per block:
+ * +14% compressed bytes, +7% TOAST pages (blocks share pages), and a one-
+ * day query 84 -> 72 us at one client.
+ *
+ * Runs.  A run is a stretch of rows of one partition inside one row group:
+ * a partition's rows are cut where its partition starts and ends and where
+ * a group starts.  The key index has a START and an END entry per run, so
+ * a keyscan lands on the group that holds its first row, and the entry's
+ * TID carries the run's number (WcTidMakeRun), so the reader checks that
+ * run first, decoding only its group.
+ *
+ * A frame is stored raw (comp_len == raw_len) when compression is off or
+ * does not make it smaller; the header's codec is zstd when any frame is
+ * compressed.  Decoding rebuilds each row as a heap tuple; the reader
+ * patches xmin (the block tuple's xmin), hint bits and ctid into it, so a
+ * decoded row is an ordinary heap tuple whose natts may be below the
+ * current descriptor's (ADD COLUMN), which heap_deform_tuple handles.
  *
  * Sizes: a block holds at most 291 rows, and its payload must fit one heap
  * tuple (WC_MAX_BLOCK_PAYLOAD).  When rows compress so well that 291 of
@@ -28,21 +50,26 @@
  * too large it retries with proportionally fewer rows (a single row
  * always fits a page) and the rest start the next block.
  *
- * Format 2 (a PAX image without delta coding) only ever existed on a
- * development branch; it is rejected as an unsupported version.
+ * Format 3 (read only): the same without row groups: after the runs one
+ * frame holding the PAX image of all rows, and runs only cut where
+ * partitions change.  Format 2 (a PAX image without delta coding) only ever
+ * existed on a development branch; it is rejected as an unsupported
+ * version.
  *
- * Format 1 (read only, written before the PAX image): after the runs a
- * WcChunkEntry directory, then independent frames of at most 6 kB of raw
- * heap tuple images (uint16 off[n], uint16 len[n], MAXALIGNed tuples with
+ * Format 1 (read only, written before the PAX image): the layout of format
+ * 4, with frames of at most 6 kB of raw heap tuple images (uint16 off[n], uint16 len[n], MAXALIGNed tuples with
  * zeroed MVCC fields).  Such blocks stay valid until the mover or VACUUM
  * FULL rewrites them, so both formats are decoded.
  *
  * Checks before any decoded byte is used (all ERRCODE_DATA_CORRUPTED,
  * naming the table): magic, version, CRC, block id, counts, directory
  * bounds and continuity, frame sizes, and the row image checks of
- * wc_pax.c (format 3) or row offsets, lengths, t_hoff and natts (1).
+ * wc_pax.c (formats 4 and 3) or row offsets, lengths, t_hoff and natts (1).
+ * A lazily decoded block has its payload checked (CRC included) when it is
+ * opened and each group's image when the group is decoded.
  *
- * No locks: the caller holds the buffer pin of the block tuple.
+ * No locks: the caller holds the buffer pin of the block tuple, and keeps
+ * it while a lazily decoded block may still decode groups.
  *
  * widecol/wc_block.c
  *
@@ -71,6 +98,12 @@
 #define WC_TAIL_ROWS			64
 #define WC_BUILDER_ROWS			(WC_MAX_BLOCK_ROWS + WC_TAIL_ROWS)
 
+/*
+ * Image bytes a row group is cut at (estimated from the rows' sizes): the
+ * event workload's rows give about 34 rows, a quarter of a full block
+ */
+#define WC_GROUP_RAW			4096
+
 struct WcBlockBuilder
 {
 	Relation	rel;
@@ -95,9 +128,15 @@ struct WcBlockBuilder
 
 	/* the closed block handed to the flush callback: rows [0, nflush) */
 	int			nflush;
-	StringInfoData image;		/* its PAX image */
-	StringInfoData frame;		/* as stored: compressed, or the image */
-	bool		compressed;
+	StringInfoData image;		/* PAX image of one group (scratch) */
+	StringInfoData image0;		/* PAX image of the first group */
+	bool		prefixed;		/* groups use the first as dictionary */
+	StringInfoData frame;		/* the groups' frames as stored */
+	Size		raw_total;		/* image bytes of all groups */
+	bool		compressed;		/* any frame is compressed */
+	int			ngroups;
+	bool		gstart[WC_BUILDER_ROWS];	/* row starts a row group */
+	WcChunkEntry groups[WC_MAX_BLOCK_ROWS];
 };
 
 /* Raise the corruption error for block blockid of rel */
@@ -280,6 +319,7 @@ WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd, int level,
 	b->ratio = zstd ? WC_RATIO_GUESS : 1.0;
 	b->limit = WC_MAX_BLOCK_PAYLOAD;
 	initStringInfo(&b->image);
+	initStringInfo(&b->image0);
 	initStringInfo(&b->frame);
 	return b;
 }
@@ -301,14 +341,21 @@ wc_dir_size(int nruns)
 	return sizeof(WcBlockHeader) + nruns * sizeof(WcRunEntry);
 }
 
-/* Size of the directory of a format 1 block */
+/* Size of the directory of a format 4 or 1 block */
 static Size
 wc_dir_size_v1(int nruns, int nchunks)
 {
 	return wc_dir_size(nruns) + nchunks * sizeof(WcChunkEntry);
 }
 
-/* Runs among the first nrows rows of the open block */
+/* Does row i of the encoded rows start a run (a partition or a group)? */
+static inline bool
+wc_starts_run(WcBlockBuilder *b, int i)
+{
+	return i == 0 || b->newrun[i] || b->gstart[i];
+}
+
+/* Runs among the first nrows rows of the block just encoded */
 static int
 wc_count_runs(WcBlockBuilder *b, int nrows)
 {
@@ -316,7 +363,7 @@ wc_count_runs(WcBlockBuilder *b, int nrows)
 	int			i;
 
 	for (i = 0; i < nrows; i++)
-		if (i == 0 || b->newrun[i])
+		if (wc_starts_run(b, i))
 			nruns++;
 	return nruns;
 }
@@ -334,7 +381,7 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 {
 	int			nrows = b->nflush;
 	int			nruns = wc_count_runs(b, nrows);
-	Size		dir = wc_dir_size(nruns);
+	Size		dir = wc_dir_size_v1(nruns, b->ngroups);
 	Size		len = dir + b->frame.len;
 	bytea	   *payload = palloc0(VARHDRSZ + len);
 	char	   *p = VARDATA(payload);
@@ -349,18 +396,20 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 	hdr->magic = WC_BLOCK_MAGIC;
 	hdr->version = WC_BLOCK_VERSION;
 	hdr->flags = b->compressed ? WC_CODEC_ZSTD : WC_CODEC_NONE;
+	if (b->prefixed)
+		hdr->flags |= WC_BLOCK_PREFIXED;
 	hdr->relid = RelationGetRelid(b->rel);
 	hdr->blockid = blockid;
 	hdr->nrows = nrows;
 	hdr->nruns = nruns;
-	hdr->nchunks = 1;
+	hdr->nchunks = b->ngroups;
 	hdr->natts = RelationGetDescr(b->rel)->natts;
-	hdr->raw_size = b->image.len;
+	hdr->raw_size = b->raw_total;
 	hdr->comp_size = b->frame.len;
 	hdr->written_at = b->written_at != 0 ? b->written_at : GetCurrentTimestamp();
 	for (i = 0; i < nrows; i++)
 	{
-		if (i == 0 || b->newrun[i])
+		if (wc_starts_run(b, i))
 		{
 			r++;
 			runs[r].first_row = i;
@@ -368,6 +417,7 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 		}
 		runs[r].nrows++;
 	}
+	memcpy(runs + nruns, b->groups, b->ngroups * sizeof(WcChunkEntry));
 	memcpy(p + dir, b->frame.data, b->frame.len);
 
 	INIT_CRC32C(crc);
@@ -379,29 +429,68 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 }
 
 /*
- * Encode and compress the first k open rows into b->image and b->frame;
- * returns the payload size the block would have.
+ * Encode and compress the first k open rows as row groups into b->frame
+ * (and b->groups, b->gstart); returns the payload size the block would
+ * have.  A group closes once its rows' estimated image reaches
+ * WC_GROUP_RAW, unless the rows after it would make a group of less than
+ * half that, which it then takes too.
  */
 static Size
 wc_encode_rows(WcBlockBuilder *b, int k)
 {
-	Size		complen = 0;
+	Size		left = 0;
+	int			i;
 
-	resetStringInfo(&b->image);
 	resetStringInfo(&b->frame);
-	WcPaxEncode(RelationGetDescr(b->rel), b->rows, k, &b->image);
-	if (b->zstd)
+	b->raw_total = 0;
+	b->compressed = false;
+	b->ngroups = 0;
+	b->prefixed = b->zstd;
+	memset(b->gstart, 0, sizeof(bool) * k);
+	for (i = 0; i < k; i++)
+		left += wc_row_estimate(b->rows[i]);
+	for (i = 0; i < k;)
 	{
-		enlargeStringInfo(&b->frame, b->image.len);
-		complen = WcCompress(b->image.data, b->image.len, b->frame.data,
-							 b->image.len, b->level);
+		WcChunkEntry *g = &b->groups[b->ngroups++];
+		Size		est = 0;
+		Size		complen = 0;
+		int			j = i;
+
+		StringInfo	image = b->ngroups == 1 ? &b->image0 : &b->image;
+
+		while (j < k && (est < WC_GROUP_RAW || left - est < WC_GROUP_RAW / 2))
+			est += wc_row_estimate(b->rows[j++]);
+		left -= est;
+		resetStringInfo(image);
+		WcPaxEncode(RelationGetDescr(b->rel), b->rows + i, j - i, image);
+		if (b->zstd)
+		{
+			bool		dict = b->prefixed && b->ngroups > 1;
+
+			enlargeStringInfo(&b->frame, image->len);
+			complen = WcCompress(image->data, image->len,
+								 b->frame.data + b->frame.len, image->len,
+								 b->level, dict ? b->image0.data : NULL,
+								 dict ? b->image0.len : 0);
+		}
+		g->first_row = i;
+		g->nrows = j - i;
+		g->raw_len = image->len;
+		g->comp_off = b->frame.len;
+		if (complen > 0)
+		{
+			b->frame.len += complen;
+			b->frame.data[b->frame.len] = '\0';
+			b->compressed = true;
+		}
+		else
+			appendBinaryStringInfo(&b->frame, image->data, image->len);
+		g->comp_len = b->frame.len - g->comp_off;
+		b->raw_total += image->len;
+		b->gstart[i] = true;
+		i = j;
 	}
-	b->compressed = complen > 0;
-	if (b->compressed)
-		b->frame.len = complen;
-	else
-		appendBinaryStringInfo(&b->frame, b->image.data, b->image.len);
-	return wc_dir_size(wc_count_runs(b, k)) + b->frame.len;
+	return wc_dir_size_v1(wc_count_runs(b, k), b->ngroups) + b->frame.len;
 }
 
 /*
@@ -489,7 +578,7 @@ wc_close_block(WcBlockBuilder *b)
 		fewer = (int) (k * (b->limit / (double) size) * 0.98);
 		k = Max(1, Min(k - 1, fewer));
 	}
-	b->ratio = Min(Max(b->image.len / (double) b->frame.len, 1.0), WC_RATIO_MAX);
+	b->ratio = Min(Max(b->raw_total / (double) b->frame.len, 1.0), WC_RATIO_MAX);
 	b->nflush = k;
 	b->flush(b->arg, b, k, b->rows, b->tids);
 	b->limit = wc_next_limit(k, size, size - b->frame.len);
@@ -551,8 +640,10 @@ WcBuilderFinish(WcBlockBuilder *b)
 		wc_close_block(b);
 	b->finishing = false;
 	pfree(b->image.data);
+	pfree(b->image0.data);
 	pfree(b->frame.data);
 	b->image.data = NULL;
+	b->image0.data = NULL;
 	b->frame.data = NULL;
 }
 
@@ -571,7 +662,8 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 		WcCorrupted(rel, blockid, "payload of %zu bytes is too short", len);
 	if (hdr->magic != WC_BLOCK_MAGIC)
 		WcCorrupted(rel, blockid, "bad magic number 0x%08X", hdr->magic);
-	if (hdr->version != WC_BLOCK_VERSION && hdr->version != WC_BLOCK_VERSION_1)
+	if (hdr->version != WC_BLOCK_VERSION && hdr->version != WC_BLOCK_VERSION_3 &&
+		hdr->version != WC_BLOCK_VERSION_1)
 		WcCorrupted(rel, blockid, "unsupported format version %u", hdr->version);
 	if (check_crc)
 	{
@@ -590,17 +682,18 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 	if (hdr->nrows < 1 || hdr->nrows > WC_MAX_BLOCK_ROWS ||
 		hdr->nruns < 1 || hdr->nruns > hdr->nrows ||
 		hdr->nchunks < 1 || hdr->nchunks > hdr->nrows ||
-		(hdr->version != WC_BLOCK_VERSION_1 && hdr->nchunks != 1))
+		(hdr->version == WC_BLOCK_VERSION_3 && hdr->nchunks != 1))
 		WcCorrupted(rel, blockid, "bad counts (%u rows, %u runs, %u chunks)",
 					hdr->nrows, hdr->nruns, hdr->nchunks);
-	dir = hdr->version == WC_BLOCK_VERSION_1 ?
-		wc_dir_size_v1(hdr->nruns, hdr->nchunks) : wc_dir_size(hdr->nruns);
+	dir = hdr->version == WC_BLOCK_VERSION_3 ?
+		wc_dir_size(hdr->nruns) : wc_dir_size_v1(hdr->nruns, hdr->nchunks);
 	if (dir > len || len - dir != hdr->comp_size)
 		WcCorrupted(rel, blockid, "directory does not match the payload size");
 	if (hdr->version != WC_BLOCK_VERSION_1 &&
 		(hdr->comp_size > hdr->raw_size || hdr->raw_size > WC_MAX_BLOCK_RAW ||
-		 (hdr->comp_size == hdr->raw_size) !=
-		 ((hdr->flags & WC_CODEC_MASK) == WC_CODEC_NONE)))
+		 (hdr->version == WC_BLOCK_VERSION_3 &&
+		  (hdr->comp_size == hdr->raw_size) !=
+		  ((hdr->flags & WC_CODEC_MASK) == WC_CODEC_NONE))))
 		WcCorrupted(rel, blockid, "bad sizes (%u raw, %u stored bytes, codec %u)",
 					hdr->raw_size, hdr->comp_size, hdr->flags & WC_CODEC_MASK);
 
@@ -614,21 +707,36 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 	if (next != hdr->nrows)
 		WcCorrupted(rel, blockid, "runs cover %d of %u rows", next, hdr->nrows);
 
-	if (hdr->version == WC_BLOCK_VERSION_1)
+	if (hdr->version != WC_BLOCK_VERSION_3)
 	{
 		const WcChunkEntry *chunks = (const WcChunkEntry *) (runs + hdr->nruns);
+		Size		maxraw = hdr->version == WC_BLOCK_VERSION_1 ?
+			WC_CHUNK_MAX_V1 + 64 : WC_MAX_BLOCK_RAW;
+		Size		raw = 0;
+		int			r = 0;
 
 		for (i = 0, next = 0; i < hdr->nchunks; i++)
 		{
 			if (chunks[i].first_row != next || chunks[i].nrows == 0 ||
-				chunks[i].raw_len > WC_CHUNK_MAX_V1 + 64 ||
+				chunks[i].raw_len > maxraw ||
 				chunks[i].comp_len > chunks[i].raw_len ||
 				(Size) chunks[i].comp_off + chunks[i].comp_len > hdr->comp_size)
 				WcCorrupted(rel, blockid, "chunk %d has a bad directory entry", i);
 			next += chunks[i].nrows;
+			raw += chunks[i].raw_len;
+			if (hdr->version == WC_BLOCK_VERSION_1)
+				continue;
+			/* format 4: runs do not cross row groups */
+			while (r < hdr->nruns && runs[r].first_row < chunks[i].first_row)
+				r++;
+			if (r == hdr->nruns || runs[r].first_row != chunks[i].first_row)
+				WcCorrupted(rel, blockid, "row group %d does not start a run", i);
 		}
 		if (next != hdr->nrows)
 			WcCorrupted(rel, blockid, "chunks cover %d of %u rows", next, hdr->nrows);
+		if (hdr->version == WC_BLOCK_VERSION && raw != hdr->raw_size)
+			WcCorrupted(rel, blockid, "row groups hold %zu of %u raw bytes", raw,
+						hdr->raw_size);
 	}
 	return hdr;
 }
@@ -672,7 +780,8 @@ wc_decode_v1(Relation rel, TupleDesc desc, Oid blockid,
 
 		if (ce->comp_len == ce->raw_len)
 			memcpy(raw, frames + ce->comp_off, ce->raw_len);
-		else if (!WcDecompress(frames + ce->comp_off, ce->comp_len, raw, ce->raw_len))
+		else if (!WcDecompress(frames + ce->comp_off, ce->comp_len, raw, ce->raw_len,
+							   NULL, 0))
 			WcCorrupted(rel, blockid, "chunk %d does not decompress", c);
 		if (MAXALIGN(2 * sizeof(uint16) * ce->nrows) > ce->raw_len)
 			WcCorrupted(rel, blockid, "chunk %d is too short", c);
@@ -713,12 +822,167 @@ wc_decode_v3(Relation rel, TupleDesc desc, Oid blockid,
 	else
 	{
 		image = palloc(hdr->raw_size);
-		if (!WcDecompress(frame, hdr->comp_size, image, hdr->raw_size))
+		if (!WcDecompress(frame, hdr->comp_size, image, hdr->raw_size, NULL, 0))
 			WcCorrupted(rel, blockid, "frame does not decompress");
 		WcPaxDecode(rel, desc, blockid, image, hdr->raw_size, hdr->nrows,
 					blk->rows);
 		pfree(image);
 	}
+}
+
+/* Patch the MVCC fields of rows [first, first + n) of blk (see below) */
+static void
+wc_patch_rows(WcDecodedBlock *blk, int first, int n)
+{
+	int			i;
+
+	for (i = first; i < first + n; i++)
+	{
+		HeapTupleData *t = &blk->rows[i];
+		HeapTupleHeader h = t->t_data;
+
+		HeapTupleHeaderSetXmin(h, blk->xmin);
+		HeapTupleHeaderSetXmax(h, InvalidTransactionId);
+		h->t_choice.t_heap.t_field3.t_cid = blk->cid;
+		h->t_infomask |= blk->xminbits | HEAP_XMAX_INVALID;
+		WcTidMake(&h->t_ctid, blk->blockid, i);
+		t->t_self = h->t_ctid;
+		t->t_tableOid = RelationGetRelid(blk->rel);
+	}
+}
+
+/*
+ * The image of row group g of a format 4 block: its frame if stored raw,
+ * else decompressed into cxt (with the first group's image as dictionary
+ * in a prefixed block).  The first group's image is kept for that.
+ */
+static const char *
+wc_group_image(WcDecodedBlock *blk, int g)
+{
+	const WcChunkEntry *ge = &blk->groups[g];
+	const char *frame = blk->frames + ge->comp_off;
+	const char *dict = NULL;
+	char	   *image;
+
+	if (ge->comp_len == ge->raw_len)
+		return frame;
+	if (g == 0 && blk->image0 != NULL)
+		return blk->image0;
+	if (blk->prefixed && g > 0)
+	{
+		if (blk->image0 == NULL)
+			blk->image0 = wc_group_image(blk, 0);
+		dict = blk->image0;
+	}
+	image = MemoryContextAlloc(blk->cxt, ge->raw_len);
+	if (!WcDecompress(frame, ge->comp_len, image, ge->raw_len, dict,
+					  dict ? blk->groups[0].raw_len : 0))
+		WcCorrupted(blk->rel, blk->blockid, "row group %d does not decompress", g);
+	return image;
+}
+
+/* Decode row group g of a format 4 block into blk (in blk->cxt) */
+static void
+wc_decode_group(WcDecodedBlock *blk, int g)
+{
+	const WcChunkEntry *ge = &blk->groups[g];
+	MemoryContext old = MemoryContextSwitchTo(blk->cxt);
+	const char *image = wc_group_image(blk, g);
+
+	WcPaxDecode(blk->rel, blk->desc, blk->blockid, image, ge->raw_len,
+				ge->nrows, blk->rows + ge->first_row);
+	if (g == 0 && blk->prefixed)
+		blk->image0 = image;
+	else if (image != blk->frames + ge->comp_off)
+		pfree((char *) image);
+	wc_patch_rows(blk, ge->first_row, ge->nrows);
+	blk->groups_decoded++;
+	MemoryContextSwitchTo(old);
+}
+
+/* Decode the row group of a lazily decoded block that holds row row */
+void
+WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
+{
+	int			lo = 0;
+	int			hi = blk->ngroups - 1;
+
+	Assert(row >= 0 && row < blk->nrows && blk->ngroups > 0);
+	/* the last group whose first row is at most row */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi + 1) / 2;
+
+		if (blk->groups[mid].first_row <= row)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	wc_decode_group(blk, lo);
+}
+
+/*
+ * Check a block payload of rel and decode it, or (lazy) only its
+ * directory, into cxt.  blocktup (the block tuple's header, may be NULL)
+ * supplies the xmin, command id and hint bits patched into every row.
+ * Raises XX001 on any inconsistency.
+ */
+static WcDecodedBlock *
+wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
+				Size len, HeapTupleHeader blocktup, MemoryContext cxt,
+				bool lazy)
+{
+	const WcBlockHeader *hdr = wc_check_payload(rel, blockid, data, len, true);
+	const WcRunEntry *runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	WcDecodedBlock *blk = palloc0(sizeof(WcDecodedBlock));
+	int			g;
+
+	blk->blockid = blockid;
+	blk->nrows = hdr->nrows;
+	blk->nruns = hdr->nruns;
+	blk->runs = palloc(sizeof(WcRunEntry) * hdr->nruns);
+	memcpy(blk->runs, runs, sizeof(WcRunEntry) * hdr->nruns);
+	blk->rows = palloc0(sizeof(HeapTupleData) * hdr->nrows);
+	blk->raw_size = hdr->raw_size;
+	blk->comp_size = hdr->comp_size;
+	blk->written_at = hdr->written_at;
+	blk->rel = rel;
+	blk->desc = desc;
+	blk->cxt = cxt;
+	blk->xmin = blocktup ? HeapTupleHeaderGetRawXmin(blocktup) : FrozenTransactionId;
+	blk->xminbits = blocktup ? (blocktup->t_infomask & HEAP_XMIN_FROZEN) : HEAP_XMIN_FROZEN;
+	blk->cid = blocktup ? HeapTupleHeaderGetRawCommandId(blocktup) : FirstCommandId;
+
+	if (hdr->version == WC_BLOCK_VERSION)
+	{
+		blk->groups = (const WcChunkEntry *) (runs + hdr->nruns);
+		blk->frames = data + wc_dir_size_v1(hdr->nruns, hdr->nchunks);
+		blk->ngroups = hdr->nchunks;
+		blk->prefixed = (hdr->flags & WC_BLOCK_PREFIXED) != 0;
+		if (!lazy)
+		{
+			for (g = 0; g < hdr->nchunks; g++)
+				wc_decode_group(blk, g);
+			/* the payload need not outlive this call */
+			blk->ngroups = 0;
+			blk->groups = NULL;
+			blk->frames = NULL;
+			blk->image0 = NULL;
+		}
+	}
+	else
+	{
+		if (hdr->version == WC_BLOCK_VERSION_1)
+			wc_decode_v1(rel, desc, blockid, hdr, data, blk);
+		else
+			wc_decode_v3(rel, desc, blockid, hdr, data, blk);
+		/* every row becomes an ordinary heap tuple inserted with the block */
+		wc_patch_rows(blk, 0, blk->nrows);
+		blk->groups_decoded = 1;
+	}
+	MemoryContextSwitchTo(old);
+	return blk;
 }
 
 /*
@@ -730,8 +994,8 @@ WcDecodedBlock *
 WcBlockDecode(Relation rel, Oid blockid, const char *data, Size len,
 			  HeapTupleHeader blocktup, MemoryContext cxt)
 {
-	return WcBlockDecodeAs(rel, RelationGetDescr(rel), blockid, data, len,
-						   blocktup, cxt);
+	return wc_block_decode(rel, RelationGetDescr(rel), blockid, data, len,
+						   blocktup, cxt, false);
 }
 
 /*
@@ -743,44 +1007,19 @@ WcDecodedBlock *
 WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 				Size len, HeapTupleHeader blocktup, MemoryContext cxt)
 {
-	const WcBlockHeader *hdr = wc_check_payload(rel, blockid, data, len, true);
-	const WcRunEntry *runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	WcDecodedBlock *blk = palloc0(sizeof(WcDecodedBlock));
-	TransactionId xmin = blocktup ? HeapTupleHeaderGetRawXmin(blocktup) : FrozenTransactionId;
-	uint16		xminbits = blocktup ? (blocktup->t_infomask & HEAP_XMIN_FROZEN) : HEAP_XMIN_FROZEN;
-	CommandId	cid = blocktup ? HeapTupleHeaderGetRawCommandId(blocktup) : FirstCommandId;
-	int			i;
+	return wc_block_decode(rel, desc, blockid, data, len, blocktup, cxt, false);
+}
 
-	blk->blockid = blockid;
-	blk->nrows = hdr->nrows;
-	blk->nruns = hdr->nruns;
-	blk->runs = palloc(sizeof(WcRunEntry) * hdr->nruns);
-	memcpy(blk->runs, runs, sizeof(WcRunEntry) * hdr->nruns);
-	blk->rows = palloc0(sizeof(HeapTupleData) * hdr->nrows);
-	blk->raw_size = hdr->raw_size;
-	blk->comp_size = hdr->comp_size;
-	blk->written_at = hdr->written_at;
-
-	if (hdr->version == WC_BLOCK_VERSION_1)
-		wc_decode_v1(rel, desc, blockid, hdr, data, blk);
-	else
-		wc_decode_v3(rel, desc, blockid, hdr, data, blk);
-
-	/* every row becomes an ordinary heap tuple inserted with the block */
-	for (i = 0; i < blk->nrows; i++)
-	{
-		HeapTupleData *t = &blk->rows[i];
-		HeapTupleHeader h = t->t_data;
-
-		HeapTupleHeaderSetXmin(h, xmin);
-		HeapTupleHeaderSetXmax(h, InvalidTransactionId);
-		h->t_choice.t_heap.t_field3.t_cid = cid;
-		h->t_infomask |= xminbits | HEAP_XMAX_INVALID;
-		WcTidMake(&h->t_ctid, blockid, i);
-		t->t_self = h->t_ctid;
-		t->t_tableOid = RelationGetRelid(rel);
-	}
-	MemoryContextSwitchTo(old);
-	return blk;
+/*
+ * WcBlockDecode that checks the payload but decodes a row group only when
+ * WcBlockRow first asks for one of its rows (format 4; older formats are
+ * decoded at once).  data must stay valid (its buffer pinned) as long as
+ * the block is used, and rows must be read through WcBlockRow.
+ */
+WcDecodedBlock *
+WcBlockDecodeLazy(Relation rel, Oid blockid, const char *data, Size len,
+				  HeapTupleHeader blocktup, MemoryContext cxt)
+{
+	return wc_block_decode(rel, RelationGetDescr(rel), blockid, data, len,
+						   blocktup, cxt, true);
 }

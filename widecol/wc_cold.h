@@ -71,11 +71,17 @@ WcTidRow(ItemPointer tid)
 /*
  * Key index run entries (DESIGN.md 2.7): the TID of a START or END entry is
  * the physical TID of the block tuple in the TOAST relation, its offset
- * tagged with WC_RUN_START_BASE or WC_RUN_END_BASE.  Tombstone hints in the
- * key index are cold TIDs.
+ * tagged: WC_RUN_SLOT * (1 + run) + line pointer for START, plus
+ * WC_RUN_END_TAG for END, where run is the run's number in its block (a
+ * hint that spares the reader a search; WC_RUN_NO_HINT when above
+ * WC_RUN_MAX_HINT or written before format 4, which read as run 0: run 0
+ * gives the format 3 tags, START 1024 + lp and END 1536 + lp).  Tombstone
+ * hints in the key index are cold TIDs.
  */
-#define WC_RUN_START_BASE		1024
-#define WC_RUN_END_BASE			1536
+#define WC_RUN_SLOT				1024
+#define WC_RUN_END_TAG			512
+#define WC_RUN_MAX_HINT			62	/* 1024 * 63 + 512 + 291 < 65536 */
+#define WC_RUN_NO_HINT			0
 
 /* True if tid addresses a delta (heap) tuple */
 static inline bool
@@ -91,22 +97,31 @@ static inline int
 WcTidRunKind(ItemPointer tid)
 {
 	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+	int			rem = off % WC_RUN_SLOT;
 
-	if (off > WC_RUN_START_BASE && off <= WC_RUN_START_BASE + MaxHeapTuplesPerPage)
+	if (off < WC_RUN_SLOT)
+		return 0;
+	if (rem > 0 && rem <= MaxHeapTuplesPerPage)
 		return 1;
-	if (off > WC_RUN_END_BASE && off <= WC_RUN_END_BASE + MaxHeapTuplesPerPage)
+	if (rem > WC_RUN_END_TAG && rem <= WC_RUN_END_TAG + MaxHeapTuplesPerPage)
 		return 2;
 	return 0;
 }
 #define WC_RUN_START			1
 #define WC_RUN_END				2
 
-/* The run entry TID of kind (WC_RUN_START/END) for block tuple blocktid */
+/*
+ * The run entry TID of kind (WC_RUN_START/END) for run number run of the
+ * block tuple at blocktid
+ */
 static inline void
-WcTidMakeRun(ItemPointer tid, ItemPointer blocktid, int kind)
+WcTidMakeRun(ItemPointer tid, ItemPointer blocktid, int kind, int run)
 {
+	int			hint = run <= WC_RUN_MAX_HINT ? run : WC_RUN_NO_HINT;
+
 	ItemPointerSet(tid, ItemPointerGetBlockNumber(blocktid),
-				   (OffsetNumber) ((kind == WC_RUN_START ? WC_RUN_START_BASE : WC_RUN_END_BASE) +
+				   (OffsetNumber) (WC_RUN_SLOT * (1 + hint) +
+								   (kind == WC_RUN_START ? 0 : WC_RUN_END_TAG) +
 								   ItemPointerGetOffsetNumber(blocktid)));
 }
 
@@ -117,7 +132,14 @@ WcTidRunBlockTid(ItemPointer tid, ItemPointer blocktid)
 	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
 
 	ItemPointerSet(blocktid, ItemPointerGetBlockNumberNoCheck(tid),
-				   (OffsetNumber) (off - (off > WC_RUN_END_BASE ? WC_RUN_END_BASE : WC_RUN_START_BASE)));
+				   (OffsetNumber) (off % WC_RUN_END_TAG));
+}
+
+/* The run number a run entry names (a hint, see above) */
+static inline int
+WcTidRunHint(ItemPointer tid)
+{
+	return ItemPointerGetOffsetNumberNoCheck(tid) / WC_RUN_SLOT - 1;
 }
 
 /* chunk_seq values of widecol tuples in the TOAST relation */
@@ -134,13 +156,17 @@ WcTidRunBlockTid(ItemPointer tid, ItemPointer blocktid)
  * ----------------------------------------------------------------
  */
 #define WC_BLOCK_MAGIC			0x57434231	/* 'WCB1' */
-#define WC_BLOCK_VERSION		3	/* one frame holding a PAX image */
+#define WC_BLOCK_VERSION		4	/* row groups, each a framed PAX image */
+#define WC_BLOCK_VERSION_3		3	/* one frame holding a PAX image (read only) */
 #define WC_BLOCK_VERSION_1		1	/* chunks of heap tuple images (read only) */
 #define WC_CODEC_NONE			0
 #define WC_CODEC_ZSTD			1
 #define WC_CODEC_MASK			0x0003
 /* header flag: rows born in the block's transaction (COPY), not moved */
 #define WC_BLOCK_LOADED			0x0004
+/* header flag (format 4): row groups after the first are compressed with
+ * the first group's image as their dictionary */
+#define WC_BLOCK_PREFIXED		0x0008
 
 typedef struct WcBlockHeader
 {
@@ -152,7 +178,7 @@ typedef struct WcBlockHeader
 	Oid			blockid;		/* Xb */
 	uint16		nrows;
 	uint16		nruns;
-	uint16		nchunks;		/* frames: 1 in format 2 */
+	uint16		nchunks;		/* frames: row groups (4), chunks (1); 1 in 3 */
 	uint16		natts;			/* descriptor natts when written */
 	uint32		raw_size;		/* sum of raw frame sizes */
 	uint32		comp_size;		/* sum of stored frame sizes */
@@ -166,8 +192,9 @@ typedef struct WcRunEntry
 } WcRunEntry;
 
 /*
- * Format 1 only: a chunk directory entry after the runs.  A chunk is stored
- * raw when comp_len == raw_len, else compressed.
+ * Formats 4 and 1: a directory entry after the runs for each frame (a row
+ * group of format 4, a chunk of format 1).  A frame is stored raw when
+ * comp_len == raw_len, else compressed.
  */
 typedef struct WcChunkEntry
 {
@@ -216,7 +243,12 @@ typedef struct WcKeyInfo
 	bool	   *nullsfirst;		/* all false: NULLS LAST */
 } WcKeyInfo;
 
-/* A decoded block: every row as a heap tuple with patched header */
+/*
+ * A decoded block: every row as a heap tuple with patched header.  A block
+ * decoded lazily (WcBlockDecodeLazy) decodes a row group when one of its
+ * rows is first asked for (WcBlockRow); until then the rows of the group
+ * have t_data NULL.
+ */
 typedef struct WcDecodedBlock
 {
 	Oid			blockid;
@@ -227,6 +259,20 @@ typedef struct WcDecodedBlock
 	uint32		raw_size;
 	uint32		comp_size;
 	TimestampTz written_at;
+	int			groups_decoded;	/* row groups decoded so far */
+
+	/* lazy decoding: what decoding a group needs (payload stays pinned) */
+	int			ngroups;		/* 0: every row is decoded */
+	const WcChunkEntry *groups;	/* directory in the payload */
+	const char *frames;			/* frame area of the payload */
+	bool		prefixed;		/* WC_BLOCK_PREFIXED */
+	const char *image0;			/* image of group 0 once decoded (prefixed) */
+	Relation	rel;
+	TupleDesc	desc;
+	MemoryContext cxt;
+	TransactionId xmin;			/* patched into every row */
+	uint16		xminbits;
+	CommandId	cid;
 } WcDecodedBlock;
 
 /* Summary of a block tuple read without decompressing */
@@ -272,8 +318,10 @@ typedef struct WcStorage
 } WcStorage;
 
 /* wc_compression.c */
-extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level);
-extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
+extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level,
+					   const char *dict, Size dictlen);
+extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen,
+						 const char *dict, Size dictlen);
 
 /* wc_pax.c */
 extern void WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,
@@ -298,11 +346,25 @@ extern WcDecodedBlock *WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid
 									   const char *data, Size len,
 									   HeapTupleHeader blocktup,
 									   MemoryContext cxt);
+extern WcDecodedBlock *WcBlockDecodeLazy(Relation rel, Oid blockid,
+										 const char *data, Size len,
+										 HeapTupleHeader blocktup,
+										 MemoryContext cxt);
+extern void WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row);
 extern void WcCorrupted(Relation rel, Oid blockid, const char *fmt,...) pg_attribute_printf(3, 4);
 extern WcKeyInfo *WcKeyInfoBuild(Relation rel);
 extern WcKeyInfo *WcKeyInfoCached(Relation rel);
 extern int	WcKeyCompare(WcKeyInfo *keys, HeapTuple a, HeapTuple b,
 						 TupleDesc desc, int nkeys);
+
+/* Row row of a decoded block, decoding its row group if needed */
+static inline HeapTuple
+WcBlockRow(WcDecodedBlock *blk, int row)
+{
+	if (unlikely(blk->rows[row].t_data == NULL))
+		WcBlockDecodeGroupOf(blk, row);
+	return &blk->rows[row];
+}
 
 /* wc_storage.c */
 extern void WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode);

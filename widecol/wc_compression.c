@@ -30,7 +30,8 @@ static ZSTD_DCtx *wc_dctx = NULL;
  * input (the caller then stores the chunk raw).
  */
 Size
-WcCompress(const char *src, Size len, char *dst, Size cap, int level)
+WcCompress(const char *src, Size len, char *dst, Size cap, int level,
+		   const char *dict, Size dictlen)
 {
 	size_t		n;
 
@@ -43,7 +44,11 @@ WcCompress(const char *src, Size len, char *dst, Size cap, int level)
 					 errmsg("out of memory"),
 					 errdetail("Could not create a zstd compression context.")));
 	}
-	n = ZSTD_compressCCtx(wc_cctx, dst, cap, src, len, level);
+	if (dict != NULL)
+		n = ZSTD_compress_usingDict(wc_cctx, dst, cap, src, len, dict, dictlen,
+									level);
+	else
+		n = ZSTD_compressCCtx(wc_cctx, dst, cap, src, len, level);
 	if (ZSTD_isError(n) || n >= len)
 		return 0;
 	return (Size) n;
@@ -55,7 +60,8 @@ WcCompress(const char *src, Size len, char *dst, Size cap, int level)
  * reports the corruption.
  */
 bool
-WcDecompress(const char *src, Size clen, char *dst, Size rawlen)
+WcDecompress(const char *src, Size clen, char *dst, Size rawlen,
+			 const char *dict, Size dictlen)
 {
 	size_t		n;
 
@@ -68,6 +74,10 @@ WcDecompress(const char *src, Size clen, char *dst, Size rawlen)
 					 errmsg("out of memory"),
 					 errdetail("Could not create a zstd decompression context.")));
 	}
-	n = ZSTD_decompressDCtx(wc_dctx, dst, rawlen, src, clen);
+	if (dict != NULL)
+		n = ZSTD_decompress_usingDict(wc_dctx, dst, rawlen, src, clen, dict,
+									  dictlen);
+	else
+		n = ZSTD_decompressDCtx(wc_dctx, dst, rawlen, src, clen);
 	return !ZSTD_isError(n) && n == rawlen;
 }

@@ -226,10 +226,10 @@ wc_build_runs(Relation table, Relation index, WcDecodedBlock *blk,
 		HeapTuple	last = &blk->rows[blk->runs[r].first_row + blk->runs[r].nrows - 1];
 
 		wc_key_values(index, first, desc, values, isnull);
-		WcTidMakeRun(&tid, blocktid, WC_RUN_START);
+		WcTidMakeRun(&tid, blocktid, WC_RUN_START, r);
 		callback(index, &tid, values, isnull, alive, state);
 		wc_key_values(index, last, desc, values, isnull);
-		WcTidMakeRun(&tid, blocktid, WC_RUN_END);
+		WcTidMakeRun(&tid, blocktid, WC_RUN_END, r);
 		callback(index, &tid, values, isnull, alive, state);
 		n += 2;
 	}
@@ -500,12 +500,12 @@ WcIndexInserterAddRuns(WcIndexInserter *ins, ItemPointer blocktid,
 		for (r = 0; r < nruns; r++)
 		{
 			wc_key_values(idx, rows[runs[r].first_row], desc, values, isnull);
-			WcTidMakeRun(&tid, blocktid, WC_RUN_START);
+			WcTidMakeRun(&tid, blocktid, WC_RUN_START, r);
 			index_insert(idx, values, isnull, &tid, ins->rel, UNIQUE_CHECK_NO,
 						 false, NULL);
 			wc_key_values(idx, rows[runs[r].first_row + runs[r].nrows - 1],
 						  desc, values, isnull);
-			WcTidMakeRun(&tid, blocktid, WC_RUN_END);
+			WcTidMakeRun(&tid, blocktid, WC_RUN_END, r);
 			index_insert(idx, values, isnull, &tid, ins->rel, UNIQUE_CHECK_NO,
 						 false, NULL);
 		}

@@ -140,6 +140,7 @@ typedef struct WcKsBlock
 typedef struct WcKsRun
 {
 	ItemPointerData btid;		/* block tuple the entry names */
+	int			hint;			/* run number the entry names (a hint) */
 	WcKsBlock  *b;				/* NULL while pending */
 	int			runno;
 	int			pos;			/* next row */
@@ -225,6 +226,7 @@ typedef struct WcKeyScanState
 	uint64		delta_rows;
 	uint64		cold_rows;
 	uint64		blocks_read;
+	uint64		groups_decoded;	/* row groups of blocks left the cache */
 	uint64		blocks_skipped;
 	BlockNumber readahead;		/* key index pages this scan read ahead */
 } WcKeyScanState;
@@ -721,6 +723,7 @@ wc_ks_get_block(WcKeyScanState *ks, ItemPointer btid)
 	if (OidIsValid(victim->blockid))
 	{
 		ReleaseBuffer(victim->buf);
+		ks->groups_decoded += victim->blk->groups_decoded;
 		MemoryContextReset(victim->cxt);
 		victim->blockid = InvalidOid;
 	}
@@ -734,7 +737,8 @@ wc_ks_get_block(WcKeyScanState *ks, ItemPointer btid)
 					  &data, &len);
 	if (data == NULL)
 		WcCorrupted(rel, blockid, "block tuple has no inline data");
-	victim->blk = WcBlockDecode(rel, blockid, data, len, btup.t_data, victim->cxt);
+	victim->blk = WcBlockDecodeLazy(rel, blockid, data, len, btup.t_data,
+									victim->cxt);
 	WcStoragePopContext(&errcb);
 	victim->btid = *btid;
 	victim->blockid = blockid;
@@ -796,6 +800,7 @@ wc_ks_add_run(WcKeyScanState *ks, ItemPointer tid, Datum *key, bool *null)
 	run = &ks->runs[ks->nruns++];
 	memset(run, 0, sizeof(WcKsRun));
 	WcTidRunBlockTid(tid, &run->btid);
+	run->hint = WcTidRunHint(tid);
 	wc_ks_copy_key(ks, key, null, run->key, run->null);
 }
 
@@ -832,14 +837,15 @@ wc_ks_seek_lead(WcKeyScanState *ks, WcKsRun *run)
 	if (key->sk_strategy == BTEqualStrategyNumber || (key->sk_flags & SK_ISNULL))
 		return;
 	hi = (run->stop - run->pos) * step;		/* rows left in the run */
-	if (wc_ks_key_holds(ks, key, &run->b->blk->rows[run->pos], forward))
+	if (wc_ks_key_holds(ks, key, WcBlockRow(run->b->blk, run->pos), forward))
 		return;
 	/* row lo has not reached the bound; find the first that has, or hi */
 	while (hi - lo > 1)
 	{
 		int			mid = lo + (hi - lo) / 2;
 
-		if (wc_ks_key_holds(ks, key, &run->b->blk->rows[run->pos + mid * step], forward))
+		if (wc_ks_key_holds(ks, key, WcBlockRow(run->b->blk, run->pos + mid * step),
+							forward))
 			hi = mid;
 		else
 			lo = mid;
@@ -847,14 +853,88 @@ wc_ks_seek_lead(WcKeyScanState *ks, WcKsRun *run)
 	if (hi == (run->stop - run->pos) * step)
 		hi--;
 	run->pos += hi * step;
-	wc_row_key(ks, &run->b->blk->rows[run->pos], run->key, run->null);
+	wc_row_key(ks, WcBlockRow(run->b->blk, run->pos), run->key, run->null);
+}
+
+/* Does run r of b open (first row forward, last backward) at key? */
+static bool
+wc_ks_run_opens_at(WcKeyScanState *ks, WcKsBlock *b, int r, Datum *key,
+				   bool *null)
+{
+	WcRunEntry *re = &b->blk->runs[r];
+	int			row = ScanDirectionIsForward(ks->dir) ?
+		re->first_row : re->first_row + re->nrows - 1;
+	Datum		rowkey[INDEX_MAX_KEYS];
+	bool		rownull[INDEX_MAX_KEYS];
+
+	wc_row_key(ks, WcBlockRow(b->blk, row), rowkey, rownull);
+	return wc_key_cmp(ks, rowkey, rownull, key, null) == 0;
+}
+
+/* Has run r of block btid been opened in this group? */
+static bool
+wc_ks_run_opened(WcKeyScanState *ks, ItemPointer btid, int r)
+{
+	ListCell   *lc;
+
+	foreach(lc, ks->opened)
+	{
+		WcKsOpened *seen = lfirst(lc);
+
+		if (ItemPointerEquals(&seen->btid, btid) && seen->run == r)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The run of b that pending run `run` names: one that opens at the entry's
+ * key and is not open yet, or -1 (a stale entry, or a duplicate of an
+ * entry already opened).  Runs of a block are in key order, and several
+ * may open at one key (a partition's rows cut by row groups where equal
+ * keys straddle the cut).  The entry's run number is tried first, then
+ * its neighbours at the same key, which decodes only their row groups;
+ * only if it does not match (an entry without a hint, or stale) are all
+ * runs compared.
+ */
+static int
+wc_ks_find_run(WcKeyScanState *ks, WcKsBlock *b, WcKsRun *run)
+{
+	int			nruns = b->blk->nruns;
+	int			r;
+
+	if (run->hint >= 0 && run->hint < nruns &&
+		wc_ks_run_opens_at(ks, b, run->hint, run->key, run->null))
+	{
+		for (r = run->hint; r < nruns; r++)
+		{
+			if (r > run->hint && !wc_ks_run_opens_at(ks, b, r, run->key, run->null))
+				break;
+			if (!wc_ks_run_opened(ks, &run->btid, r))
+				return r;
+		}
+		for (r = run->hint - 1; r >= 0; r--)
+		{
+			if (!wc_ks_run_opens_at(ks, b, r, run->key, run->null))
+				break;
+			if (!wc_ks_run_opened(ks, &run->btid, r))
+				return r;
+		}
+		return -1;
+	}
+	for (r = 0; r < nruns; r++)
+		if (r != run->hint &&
+			wc_ks_run_opens_at(ks, b, r, run->key, run->null) &&
+			!wc_ks_run_opened(ks, &run->btid, r))
+			return r;
+	return -1;
 }
 
 /*
  * Open pending run i: read its block, find the run whose first (forward)
  * or last (backward) key is the entry's, position at it.  Returns false
- * (and drops the run) for an invisible, vanished or stale entry, or a run
- * already opened in this group.
+ * (and drops the run) for an invisible, vanished or stale entry, or one
+ * whose runs are all opened already in this group.
  */
 static bool
 wc_ks_open_run(WcKeyScanState *ks, int i)
@@ -864,50 +944,31 @@ wc_ks_open_run(WcKeyScanState *ks, int i)
 	WcKsBlock  *b = wc_ks_get_block(ks, &run->btid);
 	WcKsOpened *opened;
 	MemoryContext old;
-	ListCell   *lc;
+	WcRunEntry *re;
 	int			r;
 
-	if (b != NULL)
+	r = b != NULL ? wc_ks_find_run(ks, b, run) : -1;
+	if (r < 0)
 	{
-		for (r = 0; r < b->blk->nruns; r++)
-		{
-			WcRunEntry *re = &b->blk->runs[r];
-			int			row = forward ? re->first_row : re->first_row + re->nrows - 1;
-			Datum		key[INDEX_MAX_KEYS];
-			bool		null[INDEX_MAX_KEYS];
-
-			wc_row_key(ks, &b->blk->rows[row], key, null);
-			if (wc_key_cmp(ks, key, null, run->key, run->null) != 0)
-				continue;
-			foreach(lc, ks->opened)
-			{
-				WcKsOpened *seen = lfirst(lc);
-
-				if (ItemPointerEquals(&seen->btid, &run->btid) && seen->run == r)
-					break;
-			}
-			if (lc != NULL)
-				break;			/* opened already: a duplicate entry */
-			old = MemoryContextSwitchTo(ks->groupcxt);
-			opened = palloc(sizeof(WcKsOpened));
-			opened->btid = run->btid;
-			opened->run = r;
-			ks->opened = lappend(ks->opened, opened);
-			MemoryContextSwitchTo(old);
-			b->refs++;
-			run->b = b;
-			run->runno = r;
-			run->pos = row;
-			run->stop = forward ? re->first_row + re->nrows : re->first_row - 1;
-			memcpy(run->key, key, sizeof(key));
-			memcpy(run->null, null, sizeof(null));
-			wc_ks_seek_lead(ks, run);
-			return true;
-		}
+		ks->blocks_skipped++;
+		wc_ks_drop_run(ks, i);
+		return false;
 	}
-	ks->blocks_skipped++;
-	wc_ks_drop_run(ks, i);
-	return false;
+	re = &b->blk->runs[r];
+	old = MemoryContextSwitchTo(ks->groupcxt);
+	opened = palloc(sizeof(WcKsOpened));
+	opened->btid = run->btid;
+	opened->run = r;
+	ks->opened = lappend(ks->opened, opened);
+	MemoryContextSwitchTo(old);
+	b->refs++;
+	run->b = b;
+	run->runno = r;
+	run->pos = forward ? re->first_row : re->first_row + re->nrows - 1;
+	run->stop = forward ? re->first_row + re->nrows : re->first_row - 1;
+	wc_row_key(ks, WcBlockRow(b->blk, run->pos), run->key, run->null);
+	wc_ks_seek_lead(ks, run);
+	return true;
 }
 
 /* Read the next index entry of the group into etid/ekey */
@@ -1157,7 +1218,7 @@ wc_ks_emit_cold(WcKeyScanState *ks, int i, TupleTableSlot *slot)
 	Relation	rel = ks->css.ss.ss_currentRelation;
 	Snapshot	snapshot = ks->css.ss.ps.state->es_snapshot;
 	int			row = run->pos;
-	HeapTuple	tup = &b->blk->rows[row];
+	HeapTuple	tup = WcBlockRow(b->blk, row);
 	int			step = ScanDirectionIsForward(ks->dir) ? 1 : -1;
 
 	if (wc_ks_past_end(ks, tup))
@@ -1169,7 +1230,7 @@ wc_ks_emit_cold(WcKeyScanState *ks, int i, TupleTableSlot *slot)
 	if (run->pos == run->stop)
 		wc_ks_drop_run(ks, i);
 	else
-		wc_row_key(ks, &b->blk->rows[run->pos], run->key, run->null);
+		wc_row_key(ks, WcBlockRow(b->blk, run->pos), run->key, run->null);
 
 	if (!b->hidden_ready && list_member_oid(ks->hinted, b->blockid))
 	{
@@ -1487,9 +1548,16 @@ wc_keyscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	/* counters live in the process that ran the scan: none from workers */
 	if (es->analyze && node->ss.ps.worker_instrument == NULL)
 	{
+		uint64		groups = ks->groups_decoded;
+		int			i;
+
+		for (i = 0; i < WC_KS_CACHE_SIZE; i++)
+			if (OidIsValid(ks->cache[i].blockid))
+				groups += ks->cache[i].blk->groups_decoded;
 		ExplainPropertyInteger("Delta Rows", NULL, (int64) ks->delta_rows, es);
 		ExplainPropertyInteger("Cold Rows", NULL, (int64) ks->cold_rows, es);
 		ExplainPropertyInteger("Blocks Read", NULL, (int64) ks->blocks_read, es);
+		ExplainPropertyInteger("Row Groups Decoded", NULL, (int64) groups, es);
 		ExplainPropertyInteger("Blocks Skipped", NULL, (int64) ks->blocks_skipped, es);
 		if (ks->readahead > 0)
 			ExplainPropertyInteger("Key Index Read Ahead", "pages",

@@ -282,6 +282,17 @@ wc_verify_key_cmp(WcKeyInfo *keys, HeapTuple row, TupleDesc desc, Datum *vals,
 	return 0;
 }
 
+/* Does run r of blk open (START) or close (END) at the key vals/nulls? */
+static bool
+wc_verify_run_at(WcKeyInfo *keys, WcDecodedBlock *blk, int r, int kind,
+				 TupleDesc desc, Datum *vals, bool *nulls)
+{
+	int			row = blk->runs[r].first_row +
+		(kind == WC_RUN_END ? blk->runs[r].nrows - 1 : 0);
+
+	return wc_verify_key_cmp(keys, &blk->rows[row], desc, vals, nulls) == 0;
+}
+
 /* Decode the visible, well-formed block at btid into cxt; NULL otherwise */
 static WcDecodedBlock *
 wc_verify_open(Relation rel, WcStorage *st, ItemPointer btid, Snapshot snapshot,
@@ -380,13 +391,13 @@ wc_verify_runs(Relation rel, WcVerifyState *vs, HTAB *good)
 		if (blk == NULL)
 			continue;
 		index_deform_tuple(scan->xs_itup, scan->xs_itupdesc, vals, nulls);
-		for (r = 0; r < blk->nruns; r++)
+		/* the run the entry names (runs of one partition may share keys) */
+		r = WcTidRunHint(tid);
+		if (r >= blk->nruns || !wc_verify_run_at(keys, blk, r, kind, desc, vals, nulls))
 		{
-			int			row = blk->runs[r].first_row +
-				(kind == WC_RUN_END ? blk->runs[r].nrows - 1 : 0);
-
-			if (wc_verify_key_cmp(keys, &blk->rows[row], desc, vals, nulls) == 0)
-				break;
+			for (r = 0; r < blk->nruns; r++)
+				if (wc_verify_run_at(keys, blk, r, kind, desc, vals, nulls))
+					break;
 		}
 		if (r == blk->nruns)
 		{
