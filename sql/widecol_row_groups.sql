@@ -1,5 +1,5 @@
 -- widecol row groups (block format 4): a block's rows are cut into groups
--- of about 4 kB, each its own zstd frame, and a partition's rows into one
+-- of about 8 kB, each its own zstd frame, and a partition's rows into one
 -- run per group, so a keyscan decodes only the groups its rows are in.
 -- Runs of one partition may share a key (equal sort keys, or no sort key)
 -- across a group cut; every one of them is read once.  Every answer is
@@ -36,8 +36,8 @@ BEGIN
   END LOOP;
 END $$;
 
--- two users, 600 rows each of about 120 bytes: blocks of about 290 rows
--- in groups of about 34
+-- two users, 600 rows each of about 120 bytes: blocks of about 200 rows
+-- in groups of about 70 (8 kB)
 CREATE TABLE rg (u int, ts int, v text)
   USING widecol WITH (partition_key = 'u', sort_key = 'ts');
 CREATE TABLE rgh (u int, ts int, v text);

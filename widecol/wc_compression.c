@@ -3,9 +3,11 @@
  * wc_compression.c
  *	  zstd frames for cold chunks.
  *
- * Each chunk of a cold block is one independent zstd frame, written
+ * Each row group (chunk) of a cold block is one zstd frame, written
  * without zstd's own checksum (the block's CRC32C covers every stored
- * byte).  One compression and one decompression context per backend are
+ * byte).  A frame may be compressed with a raw-content dictionary (the
+ * image of the block's first group, wc_block.c), which zstd only points
+ * at, so it costs nothing to load.  One compression and one decompression context per backend are
  * created on first use (zstd allocates them with malloc) and live until
  * the backend exits; the process exit frees them.
  *
@@ -25,8 +27,9 @@ static ZSTD_CCtx *wc_cctx = NULL;
 static ZSTD_DCtx *wc_dctx = NULL;
 
 /*
- * Compress len bytes of src into dst (cap bytes) at level.  Returns the
- * compressed size, or 0 when the result would not be smaller than the
+ * Compress len bytes of src into dst (cap bytes) at level, with dict
+ * (dictlen bytes of raw content) as dictionary unless it is NULL.  Returns
+ * the compressed size, or 0 when the result would not be smaller than the
  * input (the caller then stores the chunk raw).
  */
 Size
@@ -55,9 +58,10 @@ WcCompress(const char *src, Size len, char *dst, Size cap, int level,
 }
 
 /*
- * Decompress a frame of clen bytes into exactly rawlen bytes at dst.
- * Returns false if the frame is invalid or has another size; the caller
- * reports the corruption.
+ * Decompress a frame of clen bytes into exactly rawlen bytes at dst, with
+ * the dictionary it was compressed with (NULL: none).  Returns false if
+ * the frame is invalid or has another size; the caller reports the
+ * corruption.
  */
 bool
 WcDecompress(const char *src, Size clen, char *dst, Size rawlen,

@@ -177,8 +177,9 @@ wc_cache_get(WcIndexFetchData *f, Oid blockid)
 					  &chunk_id, &seq, &data, &len);
 	if (data == NULL)
 		WcCorrupted(rel, blockid, "block tuple has no inline data");
-	victim->blk = WcBlockDecode(rel, blockid, data, len, victim->btup.t_data,
-								victim->cxt);
+	/* lazily: a fetch by TID rebuilds only its row's group */
+	victim->blk = WcBlockDecodeLazy(rel, blockid, data, len,
+									victim->btup.t_data, victim->cxt);
 	WcStoragePopContext(&errcb);
 	return victim;
 }
@@ -232,10 +233,10 @@ wc_index_fetch_tuple(IndexFetchTableData *scan, ItemPointer tid,
 		PredicateLockTID(rel, tid, snapshot,
 						 HeapTupleHeaderGetXmin(e->btup.t_data));
 	visible = !WcRowHidden(&f->st, e->blockid, row, snapshot, &deleter);
-	WcRowConflictOut(rel, &e->blk->rows[row], visible, deleter, snapshot);
+	WcRowConflictOut(rel, WcBlockRow(e->blk, row), visible, deleter, snapshot);
 	if (!visible)
 		return false;
-	ExecStoreBufferHeapTuple(&e->blk->rows[row], slot, e->buf);
+	ExecStoreBufferHeapTuple(WcBlockRow(e->blk, row), slot, e->buf);
 	slot->tts_tableOid = RelationGetRelid(rel);
 	return true;
 }
