@@ -90,6 +90,40 @@ SELECT moved_rows FROM widecol.compact('rn');
 SELECT rg_check('SELECT u, count(*), md5(string_agg(v, '','' ORDER BY v)) FROM (SELECT * FROM %s WHERE u = ANY (ARRAY[1, 2, 3])) s GROUP BY u ORDER BY u', 'rn', 'rnh');
 SELECT rg_explain('SELECT * FROM rn WHERE u = 2');
 
+-- many small partitions: a block has more runs than an entry's run number
+-- can name (63), so after them runs are whole partitions and no two key
+-- index entries repeat a key and a TID (btree's invariant, amcheck)
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS amcheck;
+CREATE EXTENSION IF NOT EXISTS pageinspect;
+RESET client_min_messages;
+-- rg_dup_entries(index): key index entries (key, TID) that occur twice
+CREATE FUNCTION rg_dup_entries(idx regclass) RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FROM (
+    SELECT i.data, t FROM generate_series(1, pg_relation_size(idx) / 8192 - 1) p,
+           LATERAL bt_page_stats(idx::text, p::int) s,
+           LATERAL bt_page_items(idx::text, p::int) i,
+           LATERAL unnest(coalesce(i.tids, ARRAY[i.htid])) t
+     WHERE s.type = 'l' AND (s.btpo_next = 0 OR i.itemoffset > 1)
+     GROUP BY 1, 2 HAVING count(*) > 1) d
+$$;
+CREATE TABLE rm (u int, v text) USING widecol WITH (partition_key = 'u');
+CREATE TABLE rmh (u int, v text);
+INSERT INTO rm SELECT g / 2, lpad((g % 1000)::text, 40, 'x') FROM generate_series(0, 2999) g;
+INSERT INTO rmh SELECT * FROM rm;
+SELECT moved_rows FROM widecol.compact('rm');
+SELECT blocks, (SELECT detail FROM widecol.verify('rm') WHERE "check" = 'runs') AS runs
+  FROM widecol.tables WHERE relid = 'rm'::regclass;
+SELECT rg_dup_entries('rm_wckey') AS duplicate_entries;
+SELECT bt_index_check('rm_wckey');
+SELECT "check", ok FROM widecol.verify('rm') ORDER BY 1;
+SELECT rg_check('SELECT u, count(*), md5(string_agg(v, '','' ORDER BY v)) FROM (SELECT * FROM %s WHERE u = ANY (ARRAY(SELECT generate_series(0, 1000, 7)))) s GROUP BY u ORDER BY u', 'rm', 'rmh');
+REINDEX TABLE rm;
+SELECT rg_dup_entries('rm_wckey') AS duplicate_entries;
+SELECT bt_index_check('rm_wckey');
+SELECT "check", ok FROM widecol.verify('rm') ORDER BY 1;
+SELECT rg_check('SELECT u, count(*), md5(string_agg(v, '','' ORDER BY v)) FROM (SELECT * FROM %s WHERE u = ANY (ARRAY(SELECT generate_series(1, 1000, 3)))) s GROUP BY u ORDER BY u', 'rm', 'rmh');
+
 -- without compression the groups are stored raw
 CREATE TABLE rr (u int, ts int, v text)
   USING widecol WITH (partition_key = 'u', sort_key = 'ts', compression = 'none');
@@ -99,5 +133,5 @@ SELECT rg_check('SELECT * FROM %s WHERE u = 1 AND ts BETWEEN 250 AND 260 ORDER B
 SELECT rg_explain('SELECT * FROM rr WHERE u = 1 AND ts BETWEEN 250 AND 260');
 SELECT "check", ok FROM widecol.verify('rr') ORDER BY 1;
 
-DROP TABLE rg, rgh, rq, rqh, rn, rnh, rr;
-DROP FUNCTION rg_check(text, text, text), rg_explain(text);
+DROP TABLE rg, rgh, rq, rqh, rn, rnh, rm, rmh, rr;
+DROP FUNCTION rg_check(text, text, text), rg_explain(text), rg_dup_entries(regclass);

@@ -37,7 +37,10 @@
  * a group starts.  The key index has a START and an END entry per run, so
  * a keyscan lands on the group that holds its first row, and the entry's
  * TID carries the run's number (WcTidMakeRun), so the reader checks that
- * run first, decoding only its group.
+ * run first, decoding only its group.  Only the first WC_RUN_MAX_HINT + 1
+ * runs have numbers that fit an entry; after them a block cuts runs only
+ * where partitions change (wc_mark_runs), so that no two entries repeat a
+ * key and a TID.
  *
  * A frame is stored raw (comp_len == raw_len) when compression is off or
  * does not make it smaller; the header's codec is zstd when any frame is
@@ -143,6 +146,7 @@ struct WcBlockBuilder
 	bool		compressed;		/* any frame is compressed */
 	int			ngroups;
 	bool		gstart[WC_BUILDER_ROWS];	/* row starts a row group */
+	bool		runstart[WC_BUILDER_ROWS];	/* row starts a run */
 	WcChunkEntry groups[WC_MAX_BLOCK_ROWS];
 };
 
@@ -355,23 +359,27 @@ wc_dir_size_v1(int nruns, int nchunks)
 	return wc_dir_size(nruns) + nchunks * sizeof(WcChunkEntry);
 }
 
-/* Does row i of the encoded rows start a run (a partition or a group)? */
-static inline bool
-wc_starts_run(WcBlockBuilder *b, int i)
-{
-	return i == 0 || b->newrun[i] || b->gstart[i];
-}
-
-/* Runs among the first nrows rows of the block just encoded */
+/*
+ * Mark the rows of the first nrows encoded ones that start a run, and
+ * return the number of runs: a run starts at the first row, where a
+ * partition starts, and where a row group starts while run numbers still
+ * fit the hint of a key index entry (WC_RUN_MAX_HINT).  Later runs are
+ * whole partitions, so their keys differ: entries of runs that all carry
+ * the hint 0 never repeat a key and TID, which btree does not allow.
+ */
 static int
-wc_count_runs(WcBlockBuilder *b, int nrows)
+wc_mark_runs(WcBlockBuilder *b, int nrows)
 {
 	int			nruns = 0;
 	int			i;
 
 	for (i = 0; i < nrows; i++)
-		if (wc_starts_run(b, i))
+	{
+		b->runstart[i] = i == 0 || b->newrun[i] ||
+			(b->gstart[i] && nruns <= WC_RUN_MAX_HINT);
+		if (b->runstart[i])
 			nruns++;
+	}
 	return nruns;
 }
 
@@ -387,7 +395,7 @@ bytea *
 WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 {
 	int			nrows = b->nflush;
-	int			nruns = wc_count_runs(b, nrows);
+	int			nruns = wc_mark_runs(b, nrows);
 	Size		dir = wc_dir_size_v1(nruns, b->ngroups);
 	Size		len = dir + b->frame.len;
 	bytea	   *payload = palloc0(VARHDRSZ + len);
@@ -416,7 +424,7 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 	hdr->written_at = b->written_at != 0 ? b->written_at : GetCurrentTimestamp();
 	for (i = 0; i < nrows; i++)
 	{
-		if (wc_starts_run(b, i))
+		if (b->runstart[i])
 		{
 			r++;
 			runs[r].first_row = i;
@@ -497,7 +505,7 @@ wc_encode_rows(WcBlockBuilder *b, int k)
 		b->gstart[i] = true;
 		i = j;
 	}
-	return wc_dir_size_v1(wc_count_runs(b, k), b->ngroups) + b->frame.len;
+	return wc_dir_size_v1(wc_mark_runs(b, k), b->ngroups) + b->frame.len;
 }
 
 /*
@@ -571,7 +579,8 @@ wc_close_block(WcBlockBuilder *b)
 		int			fewer;
 
 		size = wc_encode_rows(b, k);
-		if (size <= b->limit)
+		/* each group's image has its own stream directory */
+		if (size <= b->limit && b->raw_total <= WC_MAX_BLOCK_RAW)
 			break;
 		if (k == 1)
 		{
@@ -733,10 +742,11 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 			raw += chunks[i].raw_len;
 			if (hdr->version == WC_BLOCK_VERSION_1)
 				continue;
-			/* format 4: runs do not cross row groups */
+			/* format 4: runs do not cross row groups while hints fit */
 			while (r < hdr->nruns && runs[r].first_row < chunks[i].first_row)
 				r++;
-			if (r == hdr->nruns || runs[r].first_row != chunks[i].first_row)
+			if ((r == hdr->nruns || runs[r].first_row != chunks[i].first_row) &&
+				r <= WC_RUN_MAX_HINT)
 				WcCorrupted(rel, blockid, "row group %d does not start a run", i);
 		}
 		if (next != hdr->nrows)

@@ -391,13 +391,22 @@ wc_verify_runs(Relation rel, WcVerifyState *vs, HTAB *good)
 		if (blk == NULL)
 			continue;
 		index_deform_tuple(scan->xs_itup, scan->xs_itupdesc, vals, nulls);
-		/* the run the entry names (runs of one partition may share keys) */
+		/*
+		 * The run the entry names: its hinted run, else the first one not
+		 * yet matched that starts (ends) at the entry's key (runs of one
+		 * partition may share keys)
+		 */
+		key.kind = kind;
 		r = WcTidRunHint(tid);
 		if (r >= blk->nruns || !wc_verify_run_at(keys, blk, r, kind, desc, vals, nulls))
 		{
 			for (r = 0; r < blk->nruns; r++)
-				if (wc_verify_run_at(keys, blk, r, kind, desc, vals, nulls))
+			{
+				key.run = r;
+				if (wc_verify_run_at(keys, blk, r, kind, desc, vals, nulls) &&
+					hash_search(seen, &key, HASH_FIND, NULL) == NULL)
 					break;
+			}
 		}
 		if (r == blk->nruns)
 		{
