@@ -16,21 +16,17 @@
  *
  * Row groups.  The rows are cut into groups of about WC_GROUP_RAW bytes
  * of image, each its own zstd frame, so that a reader that needs a few
- * rows rebuilds the rows of one group instead of the block ("one day of a
- * user" is a handful of rows).  Independent frames compress worse (each
- * starts without history), so every group after the first is compressed
- * with the first group's image as its dictionary (WC_BLOCK_PREFIXED;
- * zstd's raw-content dictionary, which costs nothing to load): reading
- * group g decompresses groups 0 and g and rebuilds the rows of g only.
- * Measured on the event workload (5M rows, COPY, 16 clients, warm), as
- * group size / storage against heap + btree / one-day tps against blocks
- * of one group, in one run: one group 0.129; 8 kB 0.139, +7%; 6 kB 0.158,
- * +11%; 4 kB 0.178 (over the 1/6 limit), +8%.  Small frames do not make zstd cheaper: each frame
- * builds its own Huffman and FSE decoding tables, which costs about what
- * decoding a whole block's literals does, so the gain is in rebuilding
- * fewer rows, and smaller groups only cost space (and blocks get smaller,
- * so pages hold less).  A table-wide trained dictionary, whose tables are
- * built once per backend, is what would make small groups pay.
+ * rows decompresses and rebuilds one group instead of the block ("one day
+ * of a user" is a handful of rows).  zstd costs about 2 us per frame plus
+ * 0.35 us per kB here (level 1), so an 8 kB group takes 5.8 us against
+ * 8.9 us for a whole 19 kB block, and rebuilding half the rows halves the
+ * PAX work.  Smaller groups cost space: each frame starts without history
+ * and carries its own entropy tables, and blocks get smaller, so pages
+ * hold less.  Measured on the event workload (5M rows after COPY), as
+ * storage against heap + btree: one group per block 0.129, 8 kB 0.150,
+ * 4 kB 0.183.  Compressing the later groups with the first group's
+ * image as a dictionary saved a little space (8 kB: 0.144) but made
+ * every read of a later group decompress two frames, so it was dropped.
  *
  * Runs.  A run is a stretch of rows of one partition inside one row group:
  * a partition's rows are cut where its partition starts and ends and where
@@ -109,7 +105,7 @@
 
 /*
  * Image bytes a row group is cut at (estimated from the rows' sizes): a
- * full block of the event workload (about 157 rows of 120 bytes) makes
+ * full block of the event workload (about 150 rows of 120 bytes) makes
  * two groups.  See "Row groups" above for why not smaller.
  */
 #define WC_GROUP_RAW			8192
@@ -139,8 +135,6 @@ struct WcBlockBuilder
 	/* the closed block handed to the flush callback: rows [0, nflush) */
 	int			nflush;
 	StringInfoData image;		/* PAX image of one group (scratch) */
-	StringInfoData image0;		/* PAX image of the first group */
-	bool		prefixed;		/* groups use the first as dictionary */
 	StringInfoData frame;		/* the groups' frames as stored */
 	Size		raw_total;		/* image bytes of all groups */
 	bool		compressed;		/* any frame is compressed */
@@ -330,7 +324,6 @@ WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd, int level,
 	b->ratio = zstd ? WC_RATIO_GUESS : 1.0;
 	b->limit = WC_MAX_BLOCK_PAYLOAD;
 	initStringInfo(&b->image);
-	initStringInfo(&b->image0);
 	initStringInfo(&b->frame);
 	return b;
 }
@@ -411,8 +404,6 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 	hdr->magic = WC_BLOCK_MAGIC;
 	hdr->version = WC_BLOCK_VERSION;
 	hdr->flags = b->compressed ? WC_CODEC_ZSTD : WC_CODEC_NONE;
-	if (b->prefixed)
-		hdr->flags |= WC_BLOCK_PREFIXED;
 	hdr->relid = RelationGetRelid(b->rel);
 	hdr->blockid = blockid;
 	hdr->nrows = nrows;
@@ -460,7 +451,6 @@ wc_encode_rows(WcBlockBuilder *b, int k)
 	b->raw_total = 0;
 	b->compressed = false;
 	b->ngroups = 0;
-	b->prefixed = b->zstd;
 	memset(b->gstart, 0, sizeof(bool) * k);
 	for (i = 0; i < k; i++)
 		left += wc_row_estimate(b->rows[i]);
@@ -471,7 +461,7 @@ wc_encode_rows(WcBlockBuilder *b, int k)
 		Size		complen = 0;
 		int			j = i;
 
-		StringInfo	image = b->ngroups == 1 ? &b->image0 : &b->image;
+		StringInfo	image = &b->image;
 
 		while (j < k && (est < WC_GROUP_RAW || left - est < WC_GROUP_RAW / 2))
 			est += wc_row_estimate(b->rows[j++]);
@@ -480,13 +470,10 @@ wc_encode_rows(WcBlockBuilder *b, int k)
 		WcPaxEncode(RelationGetDescr(b->rel), b->rows + i, j - i, image);
 		if (b->zstd)
 		{
-			bool		dict = b->prefixed && b->ngroups > 1;
-
 			enlargeStringInfo(&b->frame, image->len);
 			complen = WcCompress(image->data, image->len,
 								 b->frame.data + b->frame.len, image->len,
-								 b->level, dict ? b->image0.data : NULL,
-								 dict ? b->image0.len : 0);
+								 b->level);
 		}
 		g->first_row = i;
 		g->nrows = j - i;
@@ -656,10 +643,8 @@ WcBuilderFinish(WcBlockBuilder *b)
 		wc_close_block(b);
 	b->finishing = false;
 	pfree(b->image.data);
-	pfree(b->image0.data);
 	pfree(b->frame.data);
 	b->image.data = NULL;
-	b->image0.data = NULL;
 	b->frame.data = NULL;
 }
 
@@ -797,8 +782,7 @@ wc_decode_v1(Relation rel, TupleDesc desc, Oid blockid,
 
 		if (ce->comp_len == ce->raw_len)
 			memcpy(raw, frames + ce->comp_off, ce->raw_len);
-		else if (!WcDecompress(frames + ce->comp_off, ce->comp_len, raw, ce->raw_len,
-							   NULL, 0))
+		else if (!WcDecompress(frames + ce->comp_off, ce->comp_len, raw, ce->raw_len))
 			WcCorrupted(rel, blockid, "chunk %d does not decompress", c);
 		if (MAXALIGN(2 * sizeof(uint16) * ce->nrows) > ce->raw_len)
 			WcCorrupted(rel, blockid, "chunk %d is too short", c);
@@ -839,7 +823,7 @@ wc_decode_v3(Relation rel, TupleDesc desc, Oid blockid,
 	else
 	{
 		image = palloc(hdr->raw_size);
-		if (!WcDecompress(frame, hdr->comp_size, image, hdr->raw_size, NULL, 0))
+		if (!WcDecompress(frame, hdr->comp_size, image, hdr->raw_size))
 			WcCorrupted(rel, blockid, "frame does not decompress");
 		WcPaxDecode(rel, desc, blockid, image, hdr->raw_size, hdr->nrows,
 					blk->rows);
@@ -868,50 +852,27 @@ wc_patch_rows(WcDecodedBlock *blk, int first, int n)
 	}
 }
 
-/*
- * The image of row group g of a format 4 block: its frame if stored raw,
- * else decompressed into cxt (with the first group's image as dictionary
- * in a prefixed block).  The first group's image is kept for that.
- */
-static const char *
-wc_group_image(WcDecodedBlock *blk, int g)
-{
-	const WcChunkEntry *ge = &blk->groups[g];
-	const char *frame = blk->frames + ge->comp_off;
-	const char *dict = NULL;
-	char	   *image;
-
-	if (ge->comp_len == ge->raw_len)
-		return frame;
-	if (g == 0 && blk->image0 != NULL)
-		return blk->image0;
-	if (blk->prefixed && g > 0)
-	{
-		if (blk->image0 == NULL)
-			blk->image0 = wc_group_image(blk, 0);
-		dict = blk->image0;
-	}
-	image = MemoryContextAlloc(blk->cxt, ge->raw_len);
-	if (!WcDecompress(frame, ge->comp_len, image, ge->raw_len, dict,
-					  dict ? blk->groups[0].raw_len : 0))
-		WcCorrupted(blk->rel, blk->blockid, "row group %d does not decompress", g);
-	return image;
-}
-
 /* Decode row group g of a format 4 block into blk (in blk->cxt) */
 static void
 wc_decode_group(WcDecodedBlock *blk, int g)
 {
 	const WcChunkEntry *ge = &blk->groups[g];
+	const char *frame = blk->frames + ge->comp_off;
 	MemoryContext old = MemoryContextSwitchTo(blk->cxt);
-	const char *image = wc_group_image(blk, g);
 
-	WcPaxDecode(blk->rel, blk->desc, blk->blockid, image, ge->raw_len,
-				ge->nrows, blk->rows + ge->first_row);
-	if (g == 0 && blk->prefixed)
-		blk->image0 = image;
-	else if (image != blk->frames + ge->comp_off)
-		pfree((char *) image);
+	if (ge->comp_len == ge->raw_len)
+		WcPaxDecode(blk->rel, blk->desc, blk->blockid, frame, ge->raw_len,
+					ge->nrows, blk->rows + ge->first_row);
+	else
+	{
+		char	   *image = palloc(ge->raw_len);
+
+		if (!WcDecompress(frame, ge->comp_len, image, ge->raw_len))
+			WcCorrupted(blk->rel, blk->blockid, "row group %d does not decompress", g);
+		WcPaxDecode(blk->rel, blk->desc, blk->blockid, image, ge->raw_len,
+					ge->nrows, blk->rows + ge->first_row);
+		pfree(image);
+	}
 	wc_patch_rows(blk, ge->first_row, ge->nrows);
 	blk->groups_decoded++;
 	MemoryContextSwitchTo(old);
@@ -976,7 +937,6 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 		blk->groups = (const WcChunkEntry *) (runs + hdr->nruns);
 		blk->frames = data + wc_dir_size_v1(hdr->nruns, hdr->nchunks);
 		blk->ngroups = hdr->nchunks;
-		blk->prefixed = (hdr->flags & WC_BLOCK_PREFIXED) != 0;
 		if (!lazy)
 		{
 			for (g = 0; g < hdr->nchunks; g++)
@@ -985,7 +945,6 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 			blk->ngroups = 0;
 			blk->groups = NULL;
 			blk->frames = NULL;
-			blk->image0 = NULL;
 		}
 	}
 	else

@@ -164,9 +164,6 @@ WcTidRunHint(ItemPointer tid)
 #define WC_CODEC_MASK			0x0003
 /* header flag: rows born in the block's transaction (COPY), not moved */
 #define WC_BLOCK_LOADED			0x0004
-/* header flag (format 4): row groups after the first are compressed with
- * the first group's image as their dictionary */
-#define WC_BLOCK_PREFIXED		0x0008
 
 typedef struct WcBlockHeader
 {
@@ -265,8 +262,6 @@ typedef struct WcDecodedBlock
 	int			ngroups;		/* 0: every row is decoded */
 	const WcChunkEntry *groups;	/* directory in the payload */
 	const char *frames;			/* frame area of the payload */
-	bool		prefixed;		/* WC_BLOCK_PREFIXED */
-	const char *image0;			/* image of group 0 once decoded (prefixed) */
 	Relation	rel;
 	TupleDesc	desc;
 	MemoryContext cxt;
@@ -318,10 +313,8 @@ typedef struct WcStorage
 } WcStorage;
 
 /* wc_compression.c */
-extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level,
-					   const char *dict, Size dictlen);
-extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen,
-						 const char *dict, Size dictlen);
+extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level);
+extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
 
 /* wc_pax.c */
 extern void WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,

@@ -3,11 +3,9 @@
  * wc_compression.c
  *	  zstd frames for cold chunks.
  *
- * Each row group (chunk) of a cold block is one zstd frame, written
+ * Each chunk of a cold block is one independent zstd frame, written
  * without zstd's own checksum (the block's CRC32C covers every stored
- * byte).  A frame may be compressed with a raw-content dictionary (the
- * image of the block's first group, wc_block.c), which zstd only points
- * at, so it costs nothing to load.  One compression and one decompression context per backend are
+ * byte).  One compression and one decompression context per backend are
  * created on first use (zstd allocates them with malloc) and live until
  * the backend exits; the process exit frees them.
  *
@@ -27,14 +25,12 @@ static ZSTD_CCtx *wc_cctx = NULL;
 static ZSTD_DCtx *wc_dctx = NULL;
 
 /*
- * Compress len bytes of src into dst (cap bytes) at level, with dict
- * (dictlen bytes of raw content) as dictionary unless it is NULL.  Returns
- * the compressed size, or 0 when the result would not be smaller than the
+ * Compress len bytes of src into dst (cap bytes) at level.  Returns the
+ * compressed size, or 0 when the result would not be smaller than the
  * input (the caller then stores the chunk raw).
  */
 Size
-WcCompress(const char *src, Size len, char *dst, Size cap, int level,
-		   const char *dict, Size dictlen)
+WcCompress(const char *src, Size len, char *dst, Size cap, int level)
 {
 	size_t		n;
 
@@ -47,25 +43,19 @@ WcCompress(const char *src, Size len, char *dst, Size cap, int level,
 					 errmsg("out of memory"),
 					 errdetail("Could not create a zstd compression context.")));
 	}
-	if (dict != NULL)
-		n = ZSTD_compress_usingDict(wc_cctx, dst, cap, src, len, dict, dictlen,
-									level);
-	else
-		n = ZSTD_compressCCtx(wc_cctx, dst, cap, src, len, level);
+	n = ZSTD_compressCCtx(wc_cctx, dst, cap, src, len, level);
 	if (ZSTD_isError(n) || n >= len)
 		return 0;
 	return (Size) n;
 }
 
 /*
- * Decompress a frame of clen bytes into exactly rawlen bytes at dst, with
- * the dictionary it was compressed with (NULL: none).  Returns false if
- * the frame is invalid or has another size; the caller reports the
- * corruption.
+ * Decompress a frame of clen bytes into exactly rawlen bytes at dst.
+ * Returns false if the frame is invalid or has another size; the caller
+ * reports the corruption.
  */
 bool
-WcDecompress(const char *src, Size clen, char *dst, Size rawlen,
-			 const char *dict, Size dictlen)
+WcDecompress(const char *src, Size clen, char *dst, Size rawlen)
 {
 	size_t		n;
 
@@ -78,10 +68,6 @@ WcDecompress(const char *src, Size clen, char *dst, Size rawlen,
 					 errmsg("out of memory"),
 					 errdetail("Could not create a zstd decompression context.")));
 	}
-	if (dict != NULL)
-		n = ZSTD_decompress_usingDict(wc_dctx, dst, rawlen, src, clen, dict,
-									  dictlen);
-	else
-		n = ZSTD_decompressDCtx(wc_dctx, dst, rawlen, src, clen);
+	n = ZSTD_decompressDCtx(wc_dctx, dst, rawlen, src, clen);
 	return !ZSTD_isError(n) && n == rawlen;
 }
