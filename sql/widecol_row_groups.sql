@@ -118,6 +118,10 @@ SELECT rg_dup_entries('rm_wckey') AS duplicate_entries;
 SELECT bt_index_check('rm_wckey');
 SELECT "check", ok FROM widecol.verify('rm') ORDER BY 1;
 SELECT rg_check('SELECT u, count(*), md5(string_agg(v, '','' ORDER BY v)) FROM (SELECT * FROM %s WHERE u = ANY (ARRAY(SELECT generate_series(0, 1000, 7)))) s GROUP BY u ORDER BY u', 'rm', 'rmh');
+-- a partition past the 63 named runs is found by a binary search among
+-- them, decoding its own group and little else
+SELECT u, (SELECT string_agg(l, ', ') FROM rg_explain('SELECT * FROM rm WHERE u = ' || u) l) AS scan
+  FROM unnest(ARRAY[100, 120, 250, 1000]) u ORDER BY u;
 REINDEX TABLE rm;
 SELECT rg_dup_entries('rm_wckey') AS duplicate_entries;
 SELECT bt_index_check('rm_wckey');

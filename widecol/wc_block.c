@@ -34,9 +34,10 @@
  * a keyscan lands on the group that holds its first row, and the entry's
  * TID carries the run's number (WcTidMakeRun), so the reader checks that
  * run first, decoding only its group.  Only the first WC_RUN_MAX_HINT + 1
- * runs have numbers that fit an entry; after them a block cuts runs only
- * where partitions change (wc_mark_runs), so that no two entries repeat a
- * key and a TID.
+ * runs have numbers that fit an entry; once a block has that many runs it
+ * cuts runs only where partitions change (wc_mark_runs), so that no two
+ * entries repeat a key and a TID: runs 0..61 never cross a group, run 62
+ * and later may, and runs 63 and later are whole partitions.
  *
  * A frame is stored raw (comp_len == raw_len) when compression is off or
  * does not make it smaller; the header's codec is zstd when any frame is
@@ -680,6 +681,9 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 	}
 	if (hdr->blockid != blockid)
 		WcCorrupted(rel, blockid, "header names block %u", hdr->blockid);
+	if ((hdr->flags & ~(WC_CODEC_MASK | WC_BLOCK_LOADED)) != 0 ||
+		(hdr->flags & WC_CODEC_MASK) > WC_CODEC_ZSTD)
+		WcCorrupted(rel, blockid, "unknown header flags 0x%04X", hdr->flags);
 	if (hdr->nrows < 1 || hdr->nrows > WC_MAX_BLOCK_ROWS ||
 		hdr->nruns < 1 || hdr->nruns > hdr->nrows ||
 		hdr->nchunks < 1 || hdr->nchunks > hdr->nrows ||
@@ -727,7 +731,10 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 			raw += chunks[i].raw_len;
 			if (hdr->version == WC_BLOCK_VERSION_1)
 				continue;
-			/* format 4: runs do not cross row groups while hints fit */
+			if ((hdr->flags & WC_CODEC_MASK) == WC_CODEC_NONE &&
+				chunks[i].comp_len != chunks[i].raw_len)
+				WcCorrupted(rel, blockid, "row group %d is compressed in a block without codec", i);
+			/* format 4: a group starts a run unless 63 runs precede it */
 			while (r < hdr->nruns && runs[r].first_row < chunks[i].first_row)
 				r++;
 			if ((r == hdr->nruns || runs[r].first_row != chunks[i].first_row) &&

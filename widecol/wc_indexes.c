@@ -16,9 +16,10 @@
  * and is never used by a query (no bitmap scans, D10).
  *
  * Key index (DESIGN.md 2.7): it holds no per-row entries for cold rows.
- * Per block and partition run it holds a START entry at the run's first
- * key and an END entry at its last key, whose TIDs are the block tuple's
- * physical TOAST TID tagged in the offset (wc_cold.h), and a tombstone
+ * Per block and run (a partition's rows in one row group, wc_block.c) it
+ * holds a START entry at the run's first key and an END entry at its last
+ * key, whose TIDs are the block tuple's physical TOAST TID tagged in the
+ * offset (wc_cold.h), and a tombstone
  * hint (key of the row, cold TID) for every row that has a DELETE/UPDATE
  * tombstone.  A REINDEX CONCURRENTLY copy of the key index
  * ("<key index>_ccnew", same definition, not yet valid) is built and fed

@@ -9,8 +9,9 @@
  * the key index OID and scan direction in custom_private.
  *
  * The key index (DESIGN.md 2.7) holds an entry per delta row version, a
- * START and an END entry per partition run of each cold block (TID = the
- * block tuple's physical TOAST TID, tagged offset), and a tombstone hint
+ * START and an END entry per run of each cold block (a partition's rows in
+ * one row group; TID = the block tuple's physical TOAST TID, its offset
+ * tagged with the kind and the run number), and a tombstone hint
  * (cold TID) per cold row with a DELETE/UPDATE tombstone.  Among visible
  * blocks the runs of one partition are disjoint (the mover's invariant,
  * equal keys allowed).  Execution (DESIGN.md 6.4):
@@ -44,10 +45,12 @@
  *		run entry adds a pending run; a hint marks its block as having
  *		tombstones.  A pending run is opened when it is the next in key
  *		order: the block tuple is read by its physical TID, checked against
- *		the snapshot (invisible or vanished: skipped), decoded once and kept
- *		in a small cache with its buffer pinned, and the entry is validated
- *		(the block holds a run whose first/last key is the entry's key; a
- *		stale entry after slot reuse is skipped).  A cold row is emitted
+ *		the snapshot (invisible or vanished: skipped), opened lazily and
+ *		kept in a small cache with its buffer pinned (a row group is
+ *		decoded when one of its rows is first read), and the entry is
+ *		validated (the block holds a run, the hinted one first, whose
+ *		first/last key is the entry's key; a stale entry after slot reuse
+ *		is skipped: wc_ks_find_run).  A cold row is emitted
  *		only once the next index entry sorts after it, so hints and delta
  *		rows at its key come first; a block with hints has its tombstones
  *		read (one TOAST index range scan) before its first row is emitted.
@@ -856,10 +859,12 @@ wc_ks_seek_lead(WcKeyScanState *ks, WcKsRun *run)
 	wc_row_key(ks, WcBlockRow(run->b->blk, run->pos), run->key, run->null);
 }
 
-/* Does run r of b open (first row forward, last backward) at key? */
-static bool
-wc_ks_run_opens_at(WcKeyScanState *ks, WcKsBlock *b, int r, Datum *key,
-				   bool *null)
+/*
+ * Compare the key run r of b opens at (its first row forward, its last
+ * backward) with key; runs of a block are in key order either way
+ */
+static int
+wc_ks_run_cmp(WcKeyScanState *ks, WcKsBlock *b, int r, Datum *key, bool *null)
 {
 	WcRunEntry *re = &b->blk->runs[r];
 	int			row = ScanDirectionIsForward(ks->dir) ?
@@ -868,7 +873,15 @@ wc_ks_run_opens_at(WcKeyScanState *ks, WcKsBlock *b, int r, Datum *key,
 	bool		rownull[INDEX_MAX_KEYS];
 
 	wc_row_key(ks, WcBlockRow(b->blk, row), rowkey, rownull);
-	return wc_key_cmp(ks, rowkey, rownull, key, null) == 0;
+	return wc_key_cmp(ks, rowkey, rownull, key, null);
+}
+
+/* Does run r of b open at key? */
+static inline bool
+wc_ks_run_opens_at(WcKeyScanState *ks, WcKsBlock *b, int r, Datum *key,
+				   bool *null)
+{
+	return wc_ks_run_cmp(ks, b, r, key, null) == 0;
 }
 
 /* Has run r of block btid been opened in this group? */
@@ -895,13 +908,38 @@ wc_ks_run_opened(WcKeyScanState *ks, ItemPointer btid, int r)
  * keys straddle the cut).  The entry's run number is tried first, then
  * its neighbours at the same key, which decodes only their row groups;
  * only if it does not match (an entry without a hint, or stale) are all
- * runs compared.
+ * runs compared.  A format 4 block (opened lazily: ngroups > 0) names runs
+ * 1..WC_RUN_MAX_HINT exactly, so an entry with hint 0 is run 0 or one of
+ * the runs after those, which are whole partitions with distinct opening
+ * keys: a binary search among them comes first, decoding a group or two
+ * instead of every group; run 0 is tried after it.
  */
 static int
 wc_ks_find_run(WcKeyScanState *ks, WcKsBlock *b, WcKsRun *run)
 {
 	int			nruns = b->blk->nruns;
 	int			r;
+
+	if (b->blk->ngroups > 0 && run->hint == WC_RUN_NO_HINT &&
+		nruns > WC_RUN_MAX_HINT + 1)
+	{
+		int			lo = WC_RUN_MAX_HINT + 1;
+		int			hi = nruns - 1;
+
+		while (lo <= hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+			int			c = wc_ks_run_cmp(ks, b, mid, run->key, run->null);
+
+			if (c == 0)
+				return wc_ks_run_opened(ks, &run->btid, mid) ? -1 : mid;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+		/* not among them: run 0, or a stale entry */
+	}
 
 	if (run->hint >= 0 && run->hint < nruns &&
 		wc_ks_run_opens_at(ks, b, run->hint, run->key, run->null))

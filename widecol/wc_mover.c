@@ -16,8 +16,8 @@
  *		 are counted by reason for VACUUM VERBOSE (WcMoveResult);
  *	  3. read them back in (partition key, sort key, TID) order, fetching
  *		 each row by its TID, so that every partition of the whole move is
- *		 one key-ordered stream (one run per block it spans, whatever the
- *		 size of the move); the block builder is finished and the row
+ *		 one key-ordered stream (one run per row group it spans,
+ *		 whatever the size of the move); the block builder is finished and the row
  *		 copies freed every maintenance_work_mem bytes of rows;
  *	  4. disjointness (DESIGN.md 2.7): per partition, the key of the last
  *		 END entry in the key index whose block tuple is not dead is the
