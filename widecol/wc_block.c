@@ -35,7 +35,7 @@
  * TID carries the run's number (WcTidMakeRun), so the reader checks that
  * run first, decoding only its group.  Only the first WC_RUN_MAX_HINT + 1
  * runs have numbers that fit an entry; once a block has that many runs it
- * cuts runs only where partitions change (wc_mark_runs), so that no two
+ * cuts runs only where partitions change (wc_cut_runs), so that no two
  * entries repeat a key and a TID: runs 0..61 never cross a group, run 62
  * and later may, and runs 63 and later are whole partitions.
  *
@@ -140,8 +140,6 @@ struct WcBlockBuilder
 	Size		raw_total;		/* image bytes of all groups */
 	bool		compressed;		/* any frame is compressed */
 	int			ngroups;
-	bool		gstart[WC_BUILDER_ROWS];	/* row starts a row group */
-	bool		runstart[WC_BUILDER_ROWS];	/* row starts a run */
 	WcChunkEntry groups[WC_MAX_BLOCK_ROWS];
 };
 
@@ -346,33 +344,45 @@ wc_dir_size(int nruns)
 	return sizeof(WcBlockHeader) + nruns * sizeof(WcRunEntry);
 }
 
-/* Size of the directory of a format 4 or 1 block */
+/* Size of the directory of a block with a frame directory (formats 4, 1) */
 static Size
-wc_dir_size_v1(int nruns, int nchunks)
+wc_dir_size_chunked(int nruns, int nchunks)
 {
 	return wc_dir_size(nruns) + nchunks * sizeof(WcChunkEntry);
 }
 
 /*
- * Mark the rows of the first nrows encoded ones that start a run, and
- * return the number of runs: a run starts at the first row, where a
+ * Cut the first nrows encoded rows into runs, into runs[] unless it is
+ * NULL, and return their number: a run starts at the first row, where a
  * partition starts, and where a row group starts while run numbers still
  * fit the hint of a key index entry (WC_RUN_MAX_HINT).  Later runs are
  * whole partitions, so their keys differ: entries of runs that all carry
  * the hint 0 never repeat a key and TID, which btree does not allow.
  */
 static int
-wc_mark_runs(WcBlockBuilder *b, int nrows)
+wc_cut_runs(WcBlockBuilder *b, int nrows, WcRunEntry *runs)
 {
 	int			nruns = 0;
+	int			g = 0;
 	int			i;
 
 	for (i = 0; i < nrows; i++)
 	{
-		b->runstart[i] = i == 0 || b->newrun[i] ||
-			(b->gstart[i] && nruns <= WC_RUN_MAX_HINT);
-		if (b->runstart[i])
+		bool		gstart = g < b->ngroups && b->groups[g].first_row == i;
+
+		if (gstart)
+			g++;
+		if (i == 0 || b->newrun[i] || (gstart && nruns <= WC_RUN_MAX_HINT))
+		{
+			if (runs != NULL)
+			{
+				runs[nruns].first_row = i;
+				runs[nruns].nrows = 0;
+			}
 			nruns++;
+		}
+		if (runs != NULL)
+			runs[nruns - 1].nrows++;
 	}
 	return nruns;
 }
@@ -389,15 +399,13 @@ bytea *
 WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 {
 	int			nrows = b->nflush;
-	int			nruns = wc_mark_runs(b, nrows);
-	Size		dir = wc_dir_size_v1(nruns, b->ngroups);
+	int			nruns = wc_cut_runs(b, nrows, NULL);
+	Size		dir = wc_dir_size_chunked(nruns, b->ngroups);
 	Size		len = dir + b->frame.len;
 	bytea	   *payload = palloc0(VARHDRSZ + len);
 	char	   *p = VARDATA(payload);
 	WcBlockHeader *hdr = (WcBlockHeader *) p;
 	WcRunEntry *runs = (WcRunEntry *) (p + sizeof(WcBlockHeader));
-	int			r = -1;
-	int			i;
 	pg_crc32c	crc;
 
 	Assert(nrows > 0);
@@ -414,16 +422,7 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 	hdr->raw_size = b->raw_total;
 	hdr->comp_size = b->frame.len;
 	hdr->written_at = b->written_at != 0 ? b->written_at : GetCurrentTimestamp();
-	for (i = 0; i < nrows; i++)
-	{
-		if (b->runstart[i])
-		{
-			r++;
-			runs[r].first_row = i;
-			runs[r].nrows = 0;
-		}
-		runs[r].nrows++;
-	}
+	(void) wc_cut_runs(b, nrows, runs);
 	memcpy(runs + nruns, b->groups, b->ngroups * sizeof(WcChunkEntry));
 	memcpy(p + dir, b->frame.data, b->frame.len);
 
@@ -437,7 +436,7 @@ WcBuildPayloadForBlock(WcBlockBuilder *b, Oid blockid)
 
 /*
  * Encode and compress the first k open rows as row groups into b->frame
- * (and b->groups, b->gstart); returns the payload size the block would
+ * (and b->groups); returns the payload size the block would
  * have.  A group closes once its rows' estimated image reaches
  * WC_GROUP_RAW, unless the rows after it would make a group of less than
  * half that, which it then takes too.
@@ -452,7 +451,6 @@ wc_encode_rows(WcBlockBuilder *b, int k)
 	b->raw_total = 0;
 	b->compressed = false;
 	b->ngroups = 0;
-	memset(b->gstart, 0, sizeof(bool) * k);
 	for (i = 0; i < k; i++)
 		left += wc_row_estimate(b->rows[i]);
 	for (i = 0; i < k;)
@@ -461,7 +459,6 @@ wc_encode_rows(WcBlockBuilder *b, int k)
 		Size		est = 0;
 		Size		complen = 0;
 		int			j = i;
-
 		StringInfo	image = &b->image;
 
 		while (j < k && (est < WC_GROUP_RAW || left - est < WC_GROUP_RAW / 2))
@@ -490,10 +487,9 @@ wc_encode_rows(WcBlockBuilder *b, int k)
 			appendBinaryStringInfo(&b->frame, image->data, image->len);
 		g->comp_len = b->frame.len - g->comp_off;
 		b->raw_total += image->len;
-		b->gstart[i] = true;
 		i = j;
 	}
-	return wc_dir_size_v1(wc_mark_runs(b, k), b->ngroups) + b->frame.len;
+	return wc_dir_size_chunked(wc_cut_runs(b, k, NULL), b->ngroups) + b->frame.len;
 }
 
 /*
@@ -691,7 +687,7 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 		WcCorrupted(rel, blockid, "bad counts (%u rows, %u runs, %u chunks)",
 					hdr->nrows, hdr->nruns, hdr->nchunks);
 	dir = hdr->version == WC_BLOCK_VERSION_3 ?
-		wc_dir_size(hdr->nruns) : wc_dir_size_v1(hdr->nruns, hdr->nchunks);
+		wc_dir_size(hdr->nruns) : wc_dir_size_chunked(hdr->nruns, hdr->nchunks);
 	if (dir > len || len - dir != hdr->comp_size)
 		WcCorrupted(rel, blockid, "directory does not match the payload size");
 	if (hdr->version != WC_BLOCK_VERSION_1 &&
@@ -775,7 +771,7 @@ wc_decode_v1(Relation rel, TupleDesc desc, Oid blockid,
 {
 	const WcRunEntry *runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
 	const WcChunkEntry *chunks = (const WcChunkEntry *) (runs + hdr->nruns);
-	const char *frames = data + wc_dir_size_v1(hdr->nruns, hdr->nchunks);
+	const char *frames = data + wc_dir_size_chunked(hdr->nruns, hdr->nchunks);
 	int			natts = desc->natts;
 	int			c;
 
@@ -816,28 +812,6 @@ wc_decode_v1(Relation rel, TupleDesc desc, Oid blockid,
 	}
 }
 
-/* Decode the rows of a format 3 block (one frame holding a PAX image) */
-static void
-wc_decode_v3(Relation rel, TupleDesc desc, Oid blockid,
-			 const WcBlockHeader *hdr, const char *data, WcDecodedBlock *blk)
-{
-	const char *frame = data + wc_dir_size(hdr->nruns);
-	char	   *image;
-
-	if ((hdr->flags & WC_CODEC_MASK) == WC_CODEC_NONE)
-		WcPaxDecode(rel, desc, blockid, frame, hdr->raw_size, hdr->nrows,
-					blk->rows);
-	else
-	{
-		image = palloc(hdr->raw_size);
-		if (!WcDecompress(frame, hdr->comp_size, image, hdr->raw_size))
-			WcCorrupted(rel, blockid, "frame does not decompress");
-		WcPaxDecode(rel, desc, blockid, image, hdr->raw_size, hdr->nrows,
-					blk->rows);
-		pfree(image);
-	}
-}
-
 /* Patch the MVCC fields of rows [first, first + n) of blk (see below) */
 static void
 wc_patch_rows(WcDecodedBlock *blk, int first, int n)
@@ -859,7 +833,7 @@ wc_patch_rows(WcDecodedBlock *blk, int first, int n)
 	}
 }
 
-/* Decode row group g of a format 4 block into blk (in blk->cxt) */
+/* Decode row group g of a format 4 (or 3) block into blk (in blk->cxt) */
 static void
 wc_decode_group(WcDecodedBlock *blk, int g)
 {
@@ -939,30 +913,44 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 	blk->xminbits = blocktup ? (blocktup->t_infomask & HEAP_XMIN_FROZEN) : HEAP_XMIN_FROZEN;
 	blk->cid = blocktup ? HeapTupleHeaderGetRawCommandId(blocktup) : FirstCommandId;
 
-	if (hdr->version == WC_BLOCK_VERSION)
+	if (hdr->version == WC_BLOCK_VERSION_1)
 	{
-		blk->groups = (const WcChunkEntry *) (runs + hdr->nruns);
-		blk->frames = data + wc_dir_size_v1(hdr->nruns, hdr->nchunks);
-		blk->ngroups = hdr->nchunks;
+		wc_decode_v1(rel, desc, blockid, hdr, data, blk);
+		/* every row becomes an ordinary heap tuple inserted with the block */
+		wc_patch_rows(blk, 0, blk->nrows);
+		blk->groups_decoded = 1;
+	}
+	else
+	{
+		if (hdr->version == WC_BLOCK_VERSION)
+		{
+			blk->groups = (const WcChunkEntry *) (runs + hdr->nruns);
+			blk->frames = data + wc_dir_size_chunked(hdr->nruns, hdr->nchunks);
+			blk->ngroups = hdr->nchunks;
+		}
+		else
+		{
+			/* format 3: its frame is one row group of all rows */
+			WcChunkEntry *one = palloc(sizeof(WcChunkEntry));
+
+			one->first_row = 0;
+			one->nrows = hdr->nrows;
+			one->raw_len = hdr->raw_size;
+			one->comp_off = 0;
+			one->comp_len = hdr->comp_size;
+			blk->groups = one;
+			blk->frames = data + wc_dir_size(hdr->nruns);
+			blk->ngroups = 1;
+		}
 		if (!lazy)
 		{
-			for (g = 0; g < hdr->nchunks; g++)
+			for (g = 0; g < blk->ngroups; g++)
 				wc_decode_group(blk, g);
 			/* the payload need not outlive this call */
 			blk->ngroups = 0;
 			blk->groups = NULL;
 			blk->frames = NULL;
 		}
-	}
-	else
-	{
-		if (hdr->version == WC_BLOCK_VERSION_1)
-			wc_decode_v1(rel, desc, blockid, hdr, data, blk);
-		else
-			wc_decode_v3(rel, desc, blockid, hdr, data, blk);
-		/* every row becomes an ordinary heap tuple inserted with the block */
-		wc_patch_rows(blk, 0, blk->nrows);
-		blk->groups_decoded = 1;
 	}
 	MemoryContextSwitchTo(old);
 	return blk;
@@ -995,8 +983,8 @@ WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 
 /*
  * WcBlockDecode that checks the payload but decodes a row group only when
- * WcBlockRow first asks for one of its rows (format 4; older formats are
- * decoded at once).  data must stay valid (its buffer pinned) as long as
+ * WcBlockRow first asks for one of its rows (format 3 is one group;
+ * format 1 is decoded at once).  data must stay valid (its buffer pinned) as long as
  * the block is used, and rows must be read through WcBlockRow.
  */
 WcDecodedBlock *

@@ -908,11 +908,12 @@ wc_ks_run_opened(WcKeyScanState *ks, ItemPointer btid, int r)
  * keys straddle the cut).  The entry's run number is tried first, then
  * its neighbours at the same key, which decodes only their row groups;
  * only if it does not match (an entry without a hint, or stale) are all
- * runs compared.  A format 4 block (opened lazily: ngroups > 0) names runs
- * 1..WC_RUN_MAX_HINT exactly, so an entry with hint 0 is run 0 or one of
- * the runs after those, which are whole partitions with distinct opening
- * keys: a binary search among them comes first, decoding a group or two
- * instead of every group; run 0 is tried after it.
+ * runs compared.  A format 4 block names runs 1..WC_RUN_MAX_HINT exactly,
+ * so an entry with hint 0 is run 0 or one of the runs after those, which
+ * are whole partitions with distinct opening keys (as every run of format
+ * 3 is): a binary search among them comes first, decoding a group or two
+ * instead of every group; run 0 is tried after it, then all runs (format
+ * 3 entries all carry hint 0).
  */
 static int
 wc_ks_find_run(WcKeyScanState *ks, WcKsBlock *b, WcKsRun *run)
@@ -920,8 +921,7 @@ wc_ks_find_run(WcKeyScanState *ks, WcKsBlock *b, WcKsRun *run)
 	int			nruns = b->blk->nruns;
 	int			r;
 
-	if (b->blk->ngroups > 0 && run->hint == WC_RUN_NO_HINT &&
-		nruns > WC_RUN_MAX_HINT + 1)
+	if (run->hint == WC_RUN_NO_HINT && nruns > WC_RUN_MAX_HINT + 1)
 	{
 		int			lo = WC_RUN_MAX_HINT + 1;
 		int			hi = nruns - 1;
