@@ -11,7 +11,9 @@
 #      storage of each table (every relation it owns, indexes included);
 #   3. full scans: count(*) and sum(kind), 5 times each;
 #   4. "latest 50 of a user": EXPLAIN (ANALYZE, BUFFERS) buffers touched;
-#   5. warm, pgbench -M prepared 16 clients: latest 50 and one day of a user;
+#   5. warm: every user's rows read once through each table's key path
+#      (fills shared buffers and widecol's group cache), then pgbench
+#      -M prepared 16 clients: latest 50 and one day of a user;
 #   6. single-row INSERT transactions, pgbench 16 clients;
 #   7. cold (as root only): restart the server and drop the OS page cache
 #      before each table, then latest 50 for 300 random users, one client,
@@ -143,6 +145,17 @@ for t in "${TABLES[@]}"; do
 		sed 's/^ *\(-> *\)\{0,1\}//' | paste -sd '/' | sed 's|/| / |g')
 done
 
+# warm-up: every user's rows read once through each table's key path,
+# which brings both into shared buffers (as far as they fit) and fills
+# widecol's group cache (widecol.group_cache_size) as far as it is large
+note "warm-up: every user's rows through each table's key path"
+for t in "${TABLES[@]}"; do
+	sql "DO \$\$ DECLARE n bigint; BEGIN
+		FOR u IN 0..19999 LOOP SELECT count(*) INTO n FROM kvbench.$t WHERE user_id = u; END LOOP;
+	END \$\$" >/dev/null
+done
+GC_BEFORE=$(sql "SELECT hits || ' ' || misses FROM widecol.group_cache_stats()" 2>/dev/null || echo "0 0")
+
 note "warm pgbench, 16 clients: latest 50, one day"
 for run in $(seq 1 "$RUNS"); do
 	for t in "${TABLES[@]}"; do
@@ -153,6 +166,11 @@ for run in $(seq 1 "$RUNS"); do
 		done
 	done
 done
+
+GC_AFTER=$(sql "SELECT hits || ' ' || misses FROM widecol.group_cache_stats()" 2>/dev/null || echo "0 0")
+GC_NOTE=$(awk -v b="$GC_BEFORE" -v a="$GC_AFTER" 'BEGIN {
+	split(b, x, " "); split(a, y, " "); h = y[1] - x[1]; m = y[2] - x[2];
+	printf "%d of %d group reads of the warm steps from the cache", h, h + m }')
 
 note "single-row INSERT, 16 clients"
 for run in $(seq 1 "$RUNS"); do
@@ -234,6 +252,7 @@ n3() { awk -v x="$1" 'BEGIN { printf "%.3f", x }'; }
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) cores;"
 	echo "$(sql "SELECT version()" | cut -d, -f1); $ROWS rows, 20,000 users; shared_buffers $(sql "SHOW shared_buffers");"
+	echo "widecol.group_cache_size $(sql "SHOW widecol.group_cache_size" 2>/dev/null || echo "does not exist"): $GC_NOTE."
 	echo "median of $RUNS run(s) of ${DURATION} s for pgbench, 5 runs for scans; widecol COPY: $COPY_PATH; widecol.compact: $([ "$HAVE_COMPACT" = t ] && echo ran || echo "does not exist yet"); background mover off during the run (the cold step first moves the rows the INSERT step added, as the mover would)."
 	# the warm steps are "warm" in memory; say whether in shared buffers
 	sb=$(sql "SELECT setting::bigint * current_setting('block_size')::bigint FROM pg_settings WHERE name = 'shared_buffers'")

@@ -645,6 +645,22 @@ WcBuilderFinish(WcBlockBuilder *b)
 	b->frame.data = NULL;
 }
 
+/* Check the CRC of a payload whose length is at least a header's */
+static void
+wc_check_crc(Relation rel, Oid blockid, const char *data, Size len)
+{
+	const WcBlockHeader *hdr = (const WcBlockHeader *) data;
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data + offsetof(WcBlockHeader, crc) + sizeof(uint32),
+				len - offsetof(WcBlockHeader, crc) - sizeof(uint32));
+	FIN_CRC32C(crc);
+	if (crc != hdr->crc)
+		WcCorrupted(rel, blockid, "checksum mismatch (stored %08X, computed %08X)",
+					hdr->crc, crc);
+}
+
 /* Check the header and directories of a payload; returns the header */
 static const WcBlockHeader *
 wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
@@ -664,17 +680,7 @@ wc_check_payload(Relation rel, Oid blockid, const char *data, Size len,
 		hdr->version != WC_BLOCK_VERSION_1)
 		WcCorrupted(rel, blockid, "unsupported format version %u", hdr->version);
 	if (check_crc)
-	{
-		pg_crc32c	crc;
-
-		INIT_CRC32C(crc);
-		COMP_CRC32C(crc, data + offsetof(WcBlockHeader, crc) + sizeof(uint32),
-					len - offsetof(WcBlockHeader, crc) - sizeof(uint32));
-		FIN_CRC32C(crc);
-		if (crc != hdr->crc)
-			WcCorrupted(rel, blockid, "checksum mismatch (stored %08X, computed %08X)",
-						hdr->crc, crc);
-	}
+		wc_check_crc(rel, blockid, data, len);
 	if (hdr->blockid != blockid)
 		WcCorrupted(rel, blockid, "header names block %u", hdr->blockid);
 	if ((hdr->flags & ~(WC_CODEC_MASK | WC_BLOCK_LOADED)) != 0 ||
@@ -840,7 +846,28 @@ wc_decode_group(WcDecodedBlock *blk, int g)
 	const WcChunkEntry *ge = &blk->groups[g];
 	const char *frame = blk->frames + ge->comp_off;
 	MemoryContext old = MemoryContextSwitchTo(blk->cxt);
+	ErrorContextCallback errcb;
+	Oid			blockid = blk->blockid;
 
+	if (blk->use_cache)
+	{
+		blk->cachekey.group = g;
+		if (WcGroupCacheGet(&blk->cachekey, ge->nrows, blk->rows + ge->first_row))
+		{
+			wc_patch_rows(blk, ge->first_row, ge->nrows);
+			blk->groups_decoded++;
+			blk->groups_cached++;
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	}
+	/* errors name the block, as for the reads before (wc_storage.c) */
+	WcStoragePushContext(&errcb, blk->rel, &blockid);
+	if (blk->payload != NULL)
+	{
+		wc_check_crc(blk->rel, blk->blockid, blk->payload, blk->payload_len);
+		blk->payload = NULL;
+	}
 	if (ge->comp_len == ge->raw_len)
 		WcPaxDecode(blk->rel, blk->desc, blk->blockid, frame, ge->raw_len,
 					ge->nrows, blk->rows + ge->first_row);
@@ -854,6 +881,9 @@ wc_decode_group(WcDecodedBlock *blk, int g)
 					ge->nrows, blk->rows + ge->first_row);
 		pfree(image);
 	}
+	WcStoragePopContext(&errcb);
+	if (blk->use_cache)
+		WcGroupCachePut(&blk->cachekey, ge->nrows, blk->rows + ge->first_row);
 	wc_patch_rows(blk, ge->first_row, ge->nrows);
 	blk->groups_decoded++;
 	MemoryContextSwitchTo(old);
@@ -891,7 +921,7 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 				Size len, HeapTupleHeader blocktup, MemoryContext cxt,
 				bool lazy)
 {
-	const WcBlockHeader *hdr = wc_check_payload(rel, blockid, data, len, true);
+	const WcBlockHeader *hdr = wc_check_payload(rel, blockid, data, len, !lazy);
 	const WcRunEntry *runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	WcDecodedBlock *blk = palloc0(sizeof(WcDecodedBlock));
@@ -915,6 +945,8 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 
 	if (hdr->version == WC_BLOCK_VERSION_1)
 	{
+		if (lazy)
+			wc_check_crc(rel, blockid, data, len);
 		wc_decode_v1(rel, desc, blockid, hdr, data, blk);
 		/* every row becomes an ordinary heap tuple inserted with the block */
 		wc_patch_rows(blk, 0, blk->nrows);
@@ -942,7 +974,21 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 			blk->frames = data + wc_dir_size(hdr->nruns);
 			blk->ngroups = 1;
 		}
-		if (!lazy)
+		if (lazy)
+		{
+			/* checksummed before a frame is first decoded (see above) */
+			blk->payload = data;
+			blk->payload_len = len;
+			if (WcGroupCacheEnabled())
+			{
+				blk->use_cache = true;
+				blk->cachekey.node = WcRelationFileNode(rel);
+				blk->cachekey.blockid = blockid;
+				blk->cachekey.crc = hdr->crc;
+				blk->cachekey.written_at = hdr->written_at;
+			}
+		}
+		else
 		{
 			for (g = 0; g < blk->ngroups; g++)
 				wc_decode_group(blk, g);
@@ -982,10 +1028,14 @@ WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 }
 
 /*
- * WcBlockDecode that checks the payload but decodes a row group only when
- * WcBlockRow first asks for one of its rows (format 3 is one group;
- * format 1 is decoded at once).  data must stay valid (its buffer pinned) as long as
- * the block is used, and rows must be read through WcBlockRow.
+ * WcBlockDecode that checks the header and directories but decodes a row
+ * group only when WcBlockRow first asks for one of its rows (format 3 is
+ * one group; format 1 is decoded at once).  A group comes from the group
+ * cache if it is there, else it is decompressed (the payload's CRC checked
+ * before the first one) and put there.  So a block read only from the
+ * cache is not checksummed again: its groups were checked when cached.
+ * data must stay valid (its buffer pinned) as long as the block is used,
+ * and rows must be read through WcBlockRow.
  */
 WcDecodedBlock *
 WcBlockDecodeLazy(Relation rel, Oid blockid, const char *data, Size len,

@@ -29,6 +29,7 @@
 #include "utils/sortsupport.h"
 #include "utils/queryenvironment.h"
 #include "utils/tuplestore.h"
+#include "wc_compat.h"
 
 /* ----------------------------------------------------------------
  * Cold TIDs (DESIGN.md 2.3)
@@ -241,6 +242,20 @@ typedef struct WcKeyInfo
 } WcKeyInfo;
 
 /*
+ * Name of a row group in the group cache (wc_groupcache.c): the table's
+ * storage, the block (Xb, write time, header CRC) and the group.  It has
+ * no padding: it is hashed and compared bytewise.
+ */
+typedef struct WcGroupKey
+{
+	WcFileNode	node;
+	Oid			blockid;
+	TimestampTz written_at;
+	uint32		crc;
+	uint32		group;
+} WcGroupKey;
+
+/*
  * A decoded block: every row as a heap tuple with patched header.  A block
  * decoded lazily (WcBlockDecodeLazy) decodes a row group when one of its
  * rows is first asked for (WcBlockRow); until then the rows of the group
@@ -256,7 +271,8 @@ typedef struct WcDecodedBlock
 	uint32		raw_size;
 	uint32		comp_size;
 	TimestampTz written_at;
-	int			groups_decoded;	/* row groups decoded so far */
+	int			groups_decoded;	/* row groups rebuilt so far */
+	int			groups_cached;	/* of those, copied from the group cache */
 
 	/* lazy decoding: what decoding a group needs (payload stays pinned) */
 	int			ngroups;		/* 0: every row is decoded */
@@ -265,6 +281,10 @@ typedef struct WcDecodedBlock
 	Relation	rel;
 	TupleDesc	desc;
 	MemoryContext cxt;
+	const char *payload;		/* the whole payload, its CRC not yet checked */
+	Size		payload_len;
+	bool		use_cache;		/* groups go through the group cache */
+	WcGroupKey	cachekey;		/* the block's key (group set per lookup) */
 	TransactionId xmin;			/* patched into every row */
 	uint16		xminbits;
 	CommandId	cid;
@@ -315,6 +335,13 @@ typedef struct WcStorage
 /* wc_compression.c */
 extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level);
 extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
+
+/* wc_groupcache.c */
+extern int	wc_group_cache_size;
+extern bool WcGroupCacheEnabled(void);
+extern bool WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows);
+extern void WcGroupCachePut(const WcGroupKey *key, int nrows, HeapTupleData *rows);
+extern void WcGroupCacheInit(void);
 
 /* wc_pax.c */
 extern void WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,

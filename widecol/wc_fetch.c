@@ -75,15 +75,11 @@ static IndexFetchTableData *
 wc_index_fetch_begin(Relation rel)
 {
 	WcIndexFetchData *f = palloc0(sizeof(WcIndexFetchData));
-	int			i;
 
 	f->base.rel = rel;
 	f->cxt = CurrentMemoryContext;
 	f->heap = WcHeapRoutine()->index_fetch_begin(rel);
-	for (i = 0; i < WC_FETCH_CACHE_SIZE; i++)
-		f->cache[i].cxt = AllocSetContextCreate(CurrentMemoryContext,
-												"widecol fetch block",
-												ALLOCSET_SMALL_SIZES);
+	/* cache entries get their memory context when first filled */
 	return &f->base;
 }
 
@@ -119,7 +115,8 @@ wc_index_fetch_end(IndexFetchTableData *scan)
 	for (i = 0; i < WC_FETCH_CACHE_SIZE; i++)
 	{
 		wc_cache_evict(&f->cache[i]);
-		MemoryContextDelete(f->cache[i].cxt);
+		if (f->cache[i].cxt != NULL)
+			MemoryContextDelete(f->cache[i].cxt);
 	}
 	if (f->storage_open)
 		WcStorageClose(&f->st);
@@ -164,6 +161,9 @@ wc_cache_get(WcIndexFetchData *f, Oid blockid)
 		f->storage_open = true;
 	}
 	wc_cache_evict(victim);
+	if (victim->cxt == NULL)
+		victim->cxt = AllocSetContextCreate(f->cxt, "widecol fetch block",
+											ALLOCSET_SMALL_SIZES);
 	f->cur_blockid = blockid;
 	WcStoragePushContext(&errcb, rel, &f->cur_blockid);
 	if (!WcStorageGetBlock(&f->st, blockid, &victim->buf, &victim->btup))

@@ -115,6 +115,13 @@ _PG_init(void)
 							"when the index is at most this size; 0 turns it off.",
 							&wc_key_index_readahead, 64 * 1024, 0, 1024 * 1024,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("widecol.group_cache_size",
+							"Size of the shared cache of decoded row groups.",
+							"Key scans and fetches by TID keep the rows of the cold row "
+							"groups they decode here, so that the next reader of a group "
+							"copies them instead of decompressing it; 0 turns the cache off.",
+							&wc_group_cache_size, 64 * 1024, 0, 128 * 1024 * 1024,
+							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("widecol");
 	WcUtilityInit();
 	WcObjectAccessInit();
@@ -125,6 +132,7 @@ _PG_init(void)
 	WcPlanInit();
 	WcWorkerInit();
 	WcReadAheadInit();
+	WcGroupCacheInit();
 }
 
 /* Raise 55000 unless widecol was preloaded */

@@ -72,8 +72,11 @@
  *
  * EXPLAIN shows the partition key conditions (Partition Key), the
  * conditions on sort key columns (Sort Key Range) and the direction; with
- * ANALYZE the delta and cold rows returned, the blocks decoded (Blocks
- * Read) and the run entries passed over because their block was invisible,
+ * ANALYZE the delta and cold rows returned, the blocks opened (Blocks
+ * Read), the row groups rebuilt (Row Groups Decoded; with VERBOSE, how
+ * many of them came from the group cache: Row Groups From Cache, a number
+ * that depends on what other scans read before) and the run entries
+ * passed over because their block was invisible,
  * gone or did not match (Blocks Skipped), and the key index pages this
  * scan asked the kernel to read ahead, if it was the index's first scan
  * since server start (Key Index Read Ahead, wc_readahead.c).  They are
@@ -110,11 +113,13 @@
 #include "storage/predicate.h"
 #include "utils/array.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "widecol.h"
 #include "wc_cold.h"
@@ -124,6 +129,21 @@
 #define WC_KS_PREFETCHED	8	/* pages read ahead that the scan remembers */
 
 /* A decoded block of the scan's cache, its buffer pinned */
+/* A cached probe operator lookup (wc_probe_proc) */
+typedef struct WcProbeOp
+{
+	Oid			opfamily;
+	Oid			lefttype;
+	Oid			righttype;
+	StrategyNumber strategy;
+	RegProcedure proc;			/* InvalidOid: no such operator */
+} WcProbeOp;
+
+#define WC_PROBE_OPS			8
+static WcProbeOp wc_probe_ops[WC_PROBE_OPS];
+static int	wc_probe_ops_count = 0;
+static bool wc_probe_ops_registered = false;
+
 typedef struct WcKsBlock
 {
 	ItemPointerData btid;		/* physical TID of the block tuple */
@@ -183,6 +203,7 @@ typedef struct WcKeyScanState
 	bool		runtime_keys_ready;
 	ExprContext *runtime_cxt;	/* for runtime key evaluation */
 	ExprState  *recheck;		/* index conditions on table rows */
+	bool		recheck_ready;	/* recheck compiled (wc_ks_recheck_expr) */
 
 	/* keys given to btree (see file header) */
 	int		   *sel;
@@ -230,6 +251,7 @@ typedef struct WcKeyScanState
 	uint64		cold_rows;
 	uint64		blocks_read;
 	uint64		groups_decoded;	/* row groups of blocks left the cache */
+	uint64		groups_cached;	/* of those, copied from the group cache */
 	uint64		blocks_skipped;
 	BlockNumber readahead;		/* key index pages this scan read ahead */
 } WcKeyScanState;
@@ -371,6 +393,51 @@ wc_strategy_leads(StrategyNumber strategy, ScanDirection dir)
 	return strategy == BTLessStrategyNumber || strategy == BTLessEqualStrategyNumber;
 }
 
+/* Flush the probe operator cache (syscache callback) */
+static void
+wc_probe_ops_flush(Datum arg, int cacheid, uint32 hashvalue)
+{
+	wc_probe_ops_count = 0;
+}
+
+/*
+ * The function of the btree operator of an opfamily for a strategy and
+ * types, InvalidOid if none: a small cache in front of the syscache
+ * lookups, as every key scan with a leading bound needs one for its probe.
+ */
+static RegProcedure
+wc_probe_proc(Oid opfamily, Oid lefttype, Oid righttype, StrategyNumber strategy)
+{
+	WcProbeOp  *op;
+	Oid			opno;
+	int			i;
+
+	for (i = 0; i < wc_probe_ops_count; i++)
+	{
+		op = &wc_probe_ops[i];
+		if (op->opfamily == opfamily && op->lefttype == lefttype &&
+			op->righttype == righttype && op->strategy == strategy)
+			return op->proc;
+	}
+	if (!wc_probe_ops_registered)
+	{
+		CacheRegisterSyscacheCallback(AMOPSTRATEGY, wc_probe_ops_flush, (Datum) 0);
+		CacheRegisterSyscacheCallback(OPEROID, wc_probe_ops_flush, (Datum) 0);
+		wc_probe_ops_registered = true;
+	}
+	opno = get_opfamily_member(opfamily, lefttype, righttype, strategy);
+	if (wc_probe_ops_count < WC_PROBE_OPS)
+		op = &wc_probe_ops[wc_probe_ops_count++];
+	else
+		op = &wc_probe_ops[opno % WC_PROBE_OPS];
+	op->opfamily = opfamily;
+	op->lefttype = lefttype;
+	op->righttype = righttype;
+	op->strategy = strategy;
+	op->proc = OidIsValid(opno) ? get_opcode(opno) : InvalidOid;
+	return op->proc;
+}
+
 /*
  * Choose the keys given to btree (file header): partition key equalities,
  * the trailing-side keys on the first sort key column and its first
@@ -411,7 +478,7 @@ wc_select_keys(WcKeyScanState *ks)
 			StrategyNumber neg;
 			Oid			right = OidIsValid(key->sk_subtype) ? key->sk_subtype :
 				ks->index->rd_opcintype[col];
-			Oid			opno;
+			RegProcedure proc;
 
 			/* entries before the bound: forward < (or <= for >), mirrored */
 			if (ScanDirectionIsForward(ks->direction))
@@ -420,14 +487,14 @@ wc_select_keys(WcKeyScanState *ks)
 			else
 				neg = key->sk_strategy == BTLessStrategyNumber ?
 					BTGreaterEqualStrategyNumber : BTGreaterStrategyNumber;
-			opno = get_opfamily_member(ks->index->rd_opfamily[col],
-									   ks->index->rd_opcintype[col], right, neg);
-			if (!OidIsValid(opno))
+			proc = wc_probe_proc(ks->index->rd_opfamily[col],
+								 ks->index->rd_opcintype[col], right, neg);
+			if (!OidIsValid(proc))
 				continue;		/* no probe possible: a filter only */
 			ks->lead = i;
 			ks->lead_sel = ks->nsel;
 			ks->neg_strategy = neg;
-			ks->neg_proc = get_opcode(opno);
+			ks->neg_proc = proc;
 			ks->sel[ks->nsel++] = i;
 		}
 	}
@@ -727,6 +794,7 @@ wc_ks_get_block(WcKeyScanState *ks, ItemPointer btid)
 	{
 		ReleaseBuffer(victim->buf);
 		ks->groups_decoded += victim->blk->groups_decoded;
+		ks->groups_cached += victim->blk->groups_cached;
 		MemoryContextReset(victim->cxt);
 		victim->blockid = InvalidOid;
 	}
@@ -1200,6 +1268,25 @@ wc_ks_row_in_group(WcKeyScanState *ks, HeapTuple row)
 	return true;
 }
 
+/*
+ * The recheck expression, compiled when first needed: most scans give
+ * btree every condition, and only EvalPlanQual rechecks their rows.
+ */
+static ExprState *
+wc_ks_recheck_expr(WcKeyScanState *ks)
+{
+	if (!ks->recheck_ready)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ks->css.ss.ps.state->es_query_cxt);
+
+		ks->recheck = ExecInitQual(((CustomScan *) ks->css.ss.ps.plan)->custom_exprs,
+								   &ks->css.ss.ps);
+		ks->recheck_ready = true;
+		MemoryContextSwitchTo(old);
+	}
+	return ks->recheck;
+}
+
 /* Do the conditions btree did not check hold for the row in slot? */
 static bool
 wc_ks_recheck_row(WcKeyScanState *ks, TupleTableSlot *slot)
@@ -1208,7 +1295,7 @@ wc_ks_recheck_row(WcKeyScanState *ks, TupleTableSlot *slot)
 	bool		ok;
 
 	econtext->ecxt_scantuple = slot;
-	ok = ExecQual(ks->recheck, econtext);
+	ok = ExecQual(wc_ks_recheck_expr(ks), econtext);
 	ResetExprContext(econtext);
 	return ok;
 }
@@ -1423,7 +1510,6 @@ wc_keyscan_begin(CustomScanState *node, EState *estate, int eflags)
 		ks->runtime_cxt = node->ss.ps.ps_ExprContext;
 		node->ss.ps.ps_ExprContext = stdecontext;
 	}
-	ks->recheck = ExecInitQual(cscan->custom_exprs, &node->ss.ps);
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
@@ -1457,7 +1543,7 @@ wc_keyscan_recheck(ScanState *ss, TupleTableSlot *slot)
 	ExprContext *econtext = ss->ps.ps_ExprContext;
 
 	econtext->ecxt_scantuple = slot;
-	return ExecQualAndReset(ks->recheck, econtext);
+	return ExecQualAndReset(wc_ks_recheck_expr(ks), econtext);
 }
 
 /* ExecCustomScan: next row passing the qual, projected */
@@ -1587,15 +1673,21 @@ wc_keyscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	if (es->analyze && node->ss.ps.worker_instrument == NULL)
 	{
 		uint64		groups = ks->groups_decoded;
+		uint64		cached = ks->groups_cached;
 		int			i;
 
 		for (i = 0; i < WC_KS_CACHE_SIZE; i++)
 			if (OidIsValid(ks->cache[i].blockid))
+			{
 				groups += ks->cache[i].blk->groups_decoded;
+				cached += ks->cache[i].blk->groups_cached;
+			}
 		ExplainPropertyInteger("Delta Rows", NULL, (int64) ks->delta_rows, es);
 		ExplainPropertyInteger("Cold Rows", NULL, (int64) ks->cold_rows, es);
 		ExplainPropertyInteger("Blocks Read", NULL, (int64) ks->blocks_read, es);
 		ExplainPropertyInteger("Row Groups Decoded", NULL, (int64) groups, es);
+		if (es->verbose && WcGroupCacheEnabled())
+			ExplainPropertyInteger("Row Groups From Cache", NULL, (int64) cached, es);
 		ExplainPropertyInteger("Blocks Skipped", NULL, (int64) ks->blocks_skipped, es);
 		if (ks->readahead > 0)
 			ExplainPropertyInteger("Key Index Read Ahead", "pages",
