@@ -30,3 +30,13 @@ AS 'MODULE_PATHNAME', 'widecol_table_stats'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION widecol._table_stats(regclass) IS
     'Row counts of both tiers of a widecol table and the sizes of its cold blocks (used by widecol.tables)';
+
+CREATE FUNCTION widecol.group_cache_stats(OUT size_bytes bigint, OUT used_bytes bigint,
+                                          OUT entries bigint, OUT hits bigint,
+                                          OUT misses bigint, OUT inserts bigint,
+                                          OUT evictions bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'widecol_group_cache_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION widecol.group_cache_stats() IS
+    'Size, use and counters since server start of the shared cache of decoded row groups (widecol.group_cache_size)';
