@@ -321,6 +321,48 @@ wc_gc_evict_one(int p)
 	part->evictions++;
 }
 
+#ifdef USE_ASSERT_CHECKING
+/*
+ * Check partition p (assert-enabled builds, after every insert): its log
+ * from tail to head is a chain of entries and fillers, every entry is
+ * found through the index at its own offset, and the index holds nothing
+ * else.  Caller holds the lock exclusively.
+ */
+static void
+wc_gc_check_partition(int p)
+{
+	WcGcPartition *part = &wc_gc->parts[p];
+	Size		arena = wc_gc->arena;
+	char	   *log = wc_gc_log(p);
+	uint64	   *buckets = wc_gc_buckets(p);
+	uint64		pos = part->tail;
+	int			n = 0;
+	uint32		i;
+
+	Assert(part->tail <= part->head && part->head - part->tail <= arena);
+	while (pos < part->head)
+	{
+		uint32		off = pos % arena;
+		WcGcEntry  *e = (WcGcEntry *) (log + off);
+
+		if (arena - off < WC_GC_HDR || e->size == 0)
+		{
+			pos += arena - off;
+			continue;
+		}
+		Assert(e->size >= WC_GC_HDR && off + e->size <= arena);
+		Assert(wc_gc_find(p, &e->key, e->hash) == e);
+		pos += e->size;
+		n++;
+	}
+	Assert(pos == part->head && n == part->nentries);
+	for (i = 0, n = 0; i < wc_gc->nbuckets; i++)
+		if (buckets[i] != 0)
+			n++;
+	Assert(n == part->nentries);
+}
+#endif
+
 /*
  * Copy the cached rows of key into rows[0 .. nrows) (one allocation in
  * the current memory context, headers not patched).  Returns false if
@@ -436,6 +478,9 @@ WcGroupCachePut(const WcGroupKey *key, int nrows, HeapTupleData *rows)
 	for (i = wc_gc_home(hash); buckets[i] != 0; i = (i + 1) & mask)
 		;
 	buckets[i] = ((uint64) hash << 32) | (uint32) (start % arena + 1);
+#ifdef USE_ASSERT_CHECKING
+	wc_gc_check_partition(p);
+#endif
 	LWLockRelease(lock);
 }
 
