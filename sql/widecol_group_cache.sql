@@ -94,11 +94,24 @@ SELECT gc_check('SELECT u, ts FROM %s WHERE v = repeat(md5(''3150''), 3)', 'gc',
 RESET enable_seqscan;
 RESET enable_bitmapscan;
 
--- the same block ids with other rows after TRUNCATE, and after a rewrite:
--- the table's new storage makes them other groups
+-- columns added and dropped without a rewrite after groups were cached:
+-- the cached rows are rebuilt as before and read with the new descriptor
+SELECT gc_check('SELECT * FROM %s WHERE u = 3 AND ts BETWEEN 300 AND 320 ORDER BY ts', 'gc', 'gch');
+ALTER TABLE gc ADD COLUMN extra int;
+ALTER TABLE gch ADD COLUMN extra int;
+SELECT gc_check('SELECT * FROM %s WHERE u = 3 AND ts BETWEEN 300 AND 320 ORDER BY ts', 'gc', 'gch');
+ALTER TABLE gc DROP COLUMN v;
+ALTER TABLE gch DROP COLUMN v;
+SELECT gc_check('SELECT * FROM %s WHERE u = 3 AND ts BETWEEN 300 AND 320 ORDER BY ts', 'gc', 'gch');
+SELECT * FROM gc WHERE u = 3 AND ts BETWEEN 300 AND 302 ORDER BY ts;
+ALTER TABLE gc ADD COLUMN v text;
+ALTER TABLE gch ADD COLUMN v text;
+
+-- other rows after TRUNCATE (new storage and new block ids), and after a
+-- rewrite (new storage): other groups
 TRUNCATE gc;
 TRUNCATE gch;
-INSERT INTO gc SELECT u, g, 'second:' || (u * 1000 + g)
+INSERT INTO gc (u, ts, v) SELECT u, g, 'second:' || (u * 1000 + g)
   FROM generate_series(1, 3) u, generate_series(1, 400) g;
 INSERT INTO gch SELECT * FROM gc;
 SELECT moved_rows FROM widecol.compact('gc');

@@ -861,8 +861,9 @@ wc_decode_group(WcDecodedBlock *blk, int g)
 			return;
 		}
 	}
-	/* errors name the block, as for the reads before (wc_storage.c) */
-	WcStoragePushContext(&errcb, blk->rel, &blockid);
+	/* errors name the block, as the lazy reader's open did (wc_storage.c) */
+	if (blk->lazy)
+		WcStoragePushContext(&errcb, blk->rel, &blockid);
 	if (blk->payload != NULL)
 	{
 		wc_check_crc(blk->rel, blk->blockid, blk->payload, blk->payload_len);
@@ -881,7 +882,8 @@ wc_decode_group(WcDecodedBlock *blk, int g)
 					ge->nrows, blk->rows + ge->first_row);
 		pfree(image);
 	}
-	WcStoragePopContext(&errcb);
+	if (blk->lazy)
+		WcStoragePopContext(&errcb);
 	if (blk->use_cache)
 		WcGroupCachePut(&blk->cachekey, ge->nrows, blk->rows + ge->first_row);
 	wc_patch_rows(blk, ge->first_row, ge->nrows);
@@ -977,15 +979,23 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 		if (lazy)
 		{
 			/* checksummed before a frame is first decoded (see above) */
+			blk->lazy = true;
 			blk->payload = data;
 			blk->payload_len = len;
 			if (WcGroupCacheEnabled())
 			{
+				pg_crc32c	dircrc;
+
 				blk->use_cache = true;
 				blk->cachekey.node = WcRelationFileNode(rel);
 				blk->cachekey.blockid = blockid;
-				blk->cachekey.crc = hdr->crc;
 				blk->cachekey.written_at = hdr->written_at;
+				blk->cachekey.crc = hdr->crc;
+				/* what a hit relies on without the full CRC: see WcGroupKey */
+				INIT_CRC32C(dircrc);
+				COMP_CRC32C(dircrc, data, (const char *) blk->frames - data);
+				FIN_CRC32C(dircrc);
+				blk->cachekey.dircrc = dircrc;
 			}
 		}
 		else
@@ -1033,7 +1043,9 @@ WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid, const char *data,
  * one group; format 1 is decoded at once).  A group comes from the group
  * cache if it is there, else it is decompressed (the payload's CRC checked
  * before the first one) and put there.  So a block read only from the
- * cache is not checksummed again: its groups were checked when cached.
+ * cache is not checksummed again: its groups were checked when cached,
+ * and its header and directories must be the bytes checked then (their
+ * CRC is part of the cache key, WcGroupKey).
  * data must stay valid (its buffer pinned) as long as the block is used,
  * and rows must be read through WcBlockRow.
  */

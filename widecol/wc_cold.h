@@ -243,16 +243,21 @@ typedef struct WcKeyInfo
 
 /*
  * Name of a row group in the group cache (wc_groupcache.c): the table's
- * storage, the block (Xb, write time, header CRC) and the group.  It has
- * no padding: it is hashed and compared bytewise.
+ * storage, the block (Xb, write time, header CRC), a CRC of the block's
+ * header and directories as this read found them (so a directory damaged
+ * since its groups were cached misses, and the full CRC check of the miss
+ * reports it), and the group.  It has no padding: it is hashed and
+ * compared bytewise.
  */
 typedef struct WcGroupKey
 {
 	WcFileNode	node;
 	Oid			blockid;
 	TimestampTz written_at;
-	uint32		crc;
+	uint32		crc;			/* the header's CRC of the payload */
+	uint32		dircrc;			/* CRC of the header and directories as read */
 	uint32		group;
+	uint32		pad;			/* zero */
 } WcGroupKey;
 
 /*
@@ -283,6 +288,7 @@ typedef struct WcDecodedBlock
 	MemoryContext cxt;
 	const char *payload;		/* the whole payload, its CRC not yet checked */
 	Size		payload_len;
+	bool		lazy;			/* opened by WcBlockDecodeLazy */
 	bool		use_cache;		/* groups go through the group cache */
 	WcGroupKey	cachekey;		/* the block's key (group set per lookup) */
 	TransactionId xmin;			/* patched into every row */

@@ -81,7 +81,7 @@ typedef struct WcGcEntry
 #define WC_GC_HDR				MAXALIGN(sizeof(WcGcEntry))
 
 StaticAssertDecl(sizeof(WcGroupKey) ==
-				 sizeof(WcFileNode) + sizeof(Oid) + sizeof(TimestampTz) + 2 * sizeof(uint32),
+				 sizeof(WcFileNode) + sizeof(Oid) + sizeof(TimestampTz) + 4 * sizeof(uint32),
 				 "WcGroupKey must have no padding");
 
 /* One partition: its log positions, index size and counters */
@@ -96,14 +96,24 @@ typedef struct WcGcPartition
 	uint64		evictions;
 } WcGcPartition;
 
+/* A partition on cache lines of its own (its counters change often) */
+typedef union WcGcPartitionPadded
+{
+	WcGcPartition part;
+	char		pad[PG_CACHE_LINE_SIZE];
+} WcGcPartitionPadded;
+
+StaticAssertDecl(sizeof(WcGcPartition) <= PG_CACHE_LINE_SIZE,
+				 "WcGcPartition must fit in a cache line");
+
 /* The cache in shared memory; partitions' indexes and logs follow */
 typedef struct WcGcShared
 {
+	WcGcPartitionPadded parts[WC_GC_PARTITIONS];	/* first: line-aligned */
 	Size		arena;			/* log bytes per partition */
 	Size		partbytes;		/* bytes of a partition's index and log */
 	uint32		nbuckets;		/* index buckets per partition (power of 2) */
 	int			maxentries;		/* entries per partition */
-	WcGcPartition parts[WC_GC_PARTITIONS];
 } WcGcShared;
 
 /* widecol.group_cache_size, in kB */
@@ -192,7 +202,7 @@ wc_gc_shmem_startup(void)
 		wc_gc->maxentries = Max(arena / WC_GC_AVG_ENTRY, 1);
 		for (p = 0; p < WC_GC_PARTITIONS; p++)
 		{
-			WcGcPartition *part = &wc_gc->parts[p];
+			WcGcPartition *part = &wc_gc->parts[p].part;
 
 			part->head = part->tail = 0;
 			part->nentries = 0;
@@ -304,7 +314,7 @@ wc_gc_unindex(int p, uint32 hash, uint32 off)
 static void
 wc_gc_evict_one(int p)
 {
-	WcGcPartition *part = &wc_gc->parts[p];
+	WcGcPartition *part = &wc_gc->parts[p].part;
 	Size		arena = wc_gc->arena;
 	uint32		off = part->tail % arena;
 	WcGcEntry  *e = (WcGcEntry *) (wc_gc_log(p) + off);
@@ -331,7 +341,7 @@ wc_gc_evict_one(int p)
 static void
 wc_gc_check_partition(int p)
 {
-	WcGcPartition *part = &wc_gc->parts[p];
+	WcGcPartition *part = &wc_gc->parts[p].part;
 	Size		arena = wc_gc->arena;
 	char	   *log = wc_gc_log(p);
 	uint64	   *buckets = wc_gc_buckets(p);
@@ -396,9 +406,9 @@ WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows)
 		rows[i].t_data = (HeapTupleHeader) (mem + pos);
 		pos += MAXALIGN(lens[i]);
 	}
-	pg_atomic_fetch_add_u64(&wc_gc->parts[p].hits, 1);
-	LWLockRelease(lock);
 	Assert(pos == e->datalen);
+	pg_atomic_fetch_add_u64(&wc_gc->parts[p].part.hits, 1);
+	LWLockRelease(lock);
 	return true;
 }
 
@@ -413,7 +423,7 @@ WcGroupCachePut(const WcGroupKey *key, int nrows, HeapTupleData *rows)
 {
 	uint32		hash = wc_gc_hash(key);
 	int			p = hash % WC_GC_PARTITIONS;
-	WcGcPartition *part = &wc_gc->parts[p];
+	WcGcPartition *part = &wc_gc->parts[p].part;
 	LWLock	   *lock = &wc_gc_locks[p].lock;
 	Size		arena = wc_gc->arena;
 	Size		datalen = 0;
@@ -510,7 +520,7 @@ widecol_group_cache_stats(PG_FUNCTION_ARGS)
 	{
 		for (p = 0; p < WC_GC_PARTITIONS; p++)
 		{
-			WcGcPartition *part = &wc_gc->parts[p];
+			WcGcPartition *part = &wc_gc->parts[p].part;
 
 			LWLockAcquire(&wc_gc_locks[p].lock, LW_SHARED);
 			used += part->head - part->tail;

@@ -120,7 +120,7 @@ _PG_init(void)
 							"Key scans and fetches by TID keep the rows of the cold row "
 							"groups they decode here, so that the next reader of a group "
 							"copies them instead of decompressing it; 0 turns the cache off.",
-							&wc_group_cache_size, 64 * 1024, 0, 128 * 1024 * 1024,
+							&wc_group_cache_size, 64 * 1024, 0, Min(MAX_KILOBYTES, 128 * 1024 * 1024),
 							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("widecol");
 	WcUtilityInit();

@@ -21,8 +21,8 @@ widecol.mover_enabled = off
 $node->start;
 
 # 60 users of 2,000 rows with payloads of 20 to 200 bytes (about 18 MB of
-# rebuilt rows): groups of different sizes, a few larger than a
-# partition's largest entry (32 kB, not cached)
+# rebuilt rows): groups of different sizes, all smaller than a partition's
+# largest entry (32 kB; a 1 MB cache below takes few of them)
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION widecol;
 	CREATE TABLE ev (u int, ts int, v text)
@@ -114,6 +114,18 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM widecol.verify('ev') WHER
 $node->restart;
 is($node->safe_psql('postgres', q{SELECT entries, hits FROM widecol.group_cache_stats()}),
 	'0|0', 'a restart empties the cache');
+
+# 1 MB (largest entry 4 kB): most groups are too large to cache and are
+# decoded every time; the answers stay the same
+$node->append_conf('postgresql.conf', "widecol.group_cache_size = 1MB");
+$node->restart;
+is($node->safe_psql('postgres', q{
+	SELECT sum(gc_diff(1 + (random() * 59)::int, lo, lo + (random() * 300)::int, random() < 0.5))
+	FROM (SELECT (random() * 2000)::int AS lo FROM generate_series(1, 500)) r}),
+	'0', 'answers with groups too large to cache equal heap');
+is($node->safe_psql('postgres', q{
+	SELECT misses > 2 * inserts, inserts - evictions = entries FROM widecol.group_cache_stats()}),
+	't|t', 'groups over a quarter of a partition are not cached');
 
 # off: no cache, no counters, same answers
 $node->append_conf('postgresql.conf', "widecol.group_cache_size = 0");
