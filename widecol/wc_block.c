@@ -71,8 +71,9 @@
  * naming the table): magic, version, CRC, block id, counts, directory
  * bounds and continuity, frame sizes, and the row image checks of
  * wc_pax.c (formats 4 and 3) or row offsets, lengths, t_hoff and natts (1).
- * A lazily decoded block has its payload checked (CRC included) when it is
- * opened and each group's image when the group is decoded.
+ * A lazily decoded block has its header and directories checked when it is
+ * opened, its CRC before its first frame is decompressed, and each group's
+ * image when the group is decoded (WcBlockDecodeLazy).
  *
  * No locks: the caller holds the buffer pin of the block tuple, and keeps
  * it while a lazily decoded block may still decode groups.
@@ -990,7 +991,6 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 				blk->cachekey.node = WcRelationFileNode(rel);
 				blk->cachekey.blockid = blockid;
 				blk->cachekey.written_at = hdr->written_at;
-				blk->cachekey.crc = hdr->crc;
 				/* what a hit relies on without the full CRC: see WcGroupKey */
 				INIT_CRC32C(dircrc);
 				COMP_CRC32C(dircrc, data, (const char *) blk->frames - data);

@@ -243,21 +243,19 @@ typedef struct WcKeyInfo
 
 /*
  * Name of a row group in the group cache (wc_groupcache.c): the table's
- * storage, the block (Xb, write time, header CRC), a CRC of the block's
- * header and directories as this read found them (so a directory damaged
- * since its groups were cached misses, and the full CRC check of the miss
- * reports it), and the group.  It has no padding: it is hashed and
- * compared bytewise.
+ * storage, the block (Xb, write time), a CRC of the block's header (its
+ * stored CRC of the whole payload included) and directories as this read
+ * found them (so a directory damaged since its groups were cached misses,
+ * and the full CRC check of the miss reports it), and the group.  It has
+ * no padding: it is hashed and compared bytewise.
  */
 typedef struct WcGroupKey
 {
 	WcFileNode	node;
 	Oid			blockid;
 	TimestampTz written_at;
-	uint32		crc;			/* the header's CRC of the payload */
 	uint32		dircrc;			/* CRC of the header and directories as read */
 	uint32		group;
-	uint32		pad;			/* zero */
 } WcGroupKey;
 
 /*
@@ -343,7 +341,6 @@ extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level
 extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
 
 /* wc_groupcache.c */
-extern int	wc_group_cache_size;
 extern bool WcGroupCacheEnabled(void);
 extern bool WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows);
 extern void WcGroupCachePut(const WcGroupKey *key, int nrows, HeapTupleData *rows);

@@ -13,10 +13,10 @@
  * decode every group once, neither read nor fill it.
  *
  * Key.  A group is named by the table's storage (RelFileNode), the block
- * (its TOAST value id Xb), the block header's CRC and write time, and the
- * group's number.  A block's bytes never change once written, so an entry
+ * (its TOAST value id Xb and write time), a CRC of the block's header (the
+ * payload's stored CRC included) and directories, and the group's number.  A block's bytes never change once written, so an entry
  * never goes stale: a rewritten table has a new RelFileNode, a new block a
- * new (Xb, CRC, write time) even if Xb is reused.  The rows are stored as
+ * new (Xb, write time, CRCs) even if Xb is reused.  The rows are stored as
  * WcPaxDecode rebuilt them, before the MVCC fields are patched; a reader
  * patches its copy from the block tuple it read, so visibility is always
  * decided by the block tuple and the tombstones, never by the cache.
@@ -81,7 +81,7 @@ typedef struct WcGcEntry
 #define WC_GC_HDR				MAXALIGN(sizeof(WcGcEntry))
 
 StaticAssertDecl(sizeof(WcGroupKey) ==
-				 sizeof(WcFileNode) + sizeof(Oid) + sizeof(TimestampTz) + 4 * sizeof(uint32),
+				 sizeof(WcFileNode) + sizeof(Oid) + sizeof(TimestampTz) + 2 * sizeof(uint32),
 				 "WcGroupKey must have no padding");
 
 /* One partition: its log positions, index size and counters */

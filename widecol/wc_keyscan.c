@@ -128,7 +128,6 @@
 #define WC_KS_PREFETCH		2	/* blocks of run entries read ahead (cold) */
 #define WC_KS_PREFETCHED	8	/* pages read ahead that the scan remembers */
 
-/* A decoded block of the scan's cache, its buffer pinned */
 /* A cached probe operator lookup (wc_probe_proc) */
 typedef struct WcProbeOp
 {
@@ -144,6 +143,7 @@ static WcProbeOp wc_probe_ops[WC_PROBE_OPS];
 static int	wc_probe_ops_count = 0;
 static bool wc_probe_ops_registered = false;
 
+/* A decoded block of the scan's cache, its buffer pinned */
 typedef struct WcKsBlock
 {
 	ItemPointerData btid;		/* physical TID of the block tuple */

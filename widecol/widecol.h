@@ -199,6 +199,9 @@ extern void WcKeyScanInit(void);
 /* wc_objaccess.c */
 extern void WcObjectAccessInit(void);
 
+/* wc_groupcache.c */
+extern int	wc_group_cache_size;
+
 /* wc_readahead.c */
 extern int	wc_key_index_readahead;
 extern BlockNumber WcKeyIndexReadAhead(Relation index);
