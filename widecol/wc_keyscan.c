@@ -127,6 +127,7 @@
 #define WC_KS_CACHE_SIZE	8
 #define WC_KS_PREFETCH		2	/* blocks of run entries read ahead (cold) */
 #define WC_KS_PREFETCHED	8	/* pages read ahead that the scan remembers */
+#define WC_KS_AHEAD			16	/* entries looked at for a straddling run */
 
 /* A cached probe operator lookup (wc_probe_proc) */
 typedef struct WcProbeOp
@@ -164,6 +165,7 @@ typedef struct WcKsRun
 {
 	ItemPointerData btid;		/* block tuple the entry names */
 	int			hint;			/* run number the entry names (a hint) */
+	bool		closing;		/* named by its closing entry (look-ahead) */
 	WcKsBlock  *b;				/* NULL while pending */
 	int			runno;
 	int			pos;			/* next row */
@@ -171,6 +173,15 @@ typedef struct WcKsRun
 	Datum		key[INDEX_MAX_KEYS];	/* entry key, then current row key */
 	bool		null[INDEX_MAX_KEYS];
 } WcKsRun;
+
+/* A key index entry read ahead at the start of a group (wc_ks_look_ahead) */
+typedef struct WcKsEntry
+{
+	ItemPointerData tid;
+	bool		done;			/* a run entry the look-ahead handled */
+	Datum	   *key;			/* key index columns (in groupcxt) */
+	bool	   *null;
+} WcKsEntry;
 
 /* A run opened in the current group (duplicate entries are skipped) */
 typedef struct WcKsOpened
@@ -210,11 +221,13 @@ typedef struct WcKeyScanState
 	int			nsel;
 	int			lead;			/* leading-side key on the first sort column */
 	int			lead_sel;		/* its position in sel (btkeys), or -1 */
-	int		   *trail;			/* trailing-side keys on it */
+	int		   *trail;			/* trailing-side keys on it (last in sel) */
 	int			ntrail;
+	bool		look_ahead;		/* the lead is an inequality: wc_ks_look_ahead */
 	RegProcedure neg_proc;		/* the lead key's negated operator */
 	StrategyNumber neg_strategy;
 	ScanKey		btkeys;			/* nsel scalar keys of the current group */
+	ScanKey		scankeys;		/* the same, trailing ones replaced by the lead */
 	ScanKey		probekeys;		/* partition keys + negated lead */
 	int			nprobe;
 	WcKsArray  *arrays;
@@ -229,6 +242,12 @@ typedef struct WcKeyScanState
 	IndexScanDesc probe;
 	bool		have_entry;
 	bool		stream_done;
+	bool		open_ended;		/* group's btree scan lacks the trailing keys */
+	WcKsEntry  *ahead;			/* WC_KS_AHEAD entries read ahead */
+	int			nahead;
+	int			nextahead;		/* next of them for the merge */
+	bool		ahead_end;		/* btree had no more entries after them */
+	bool		from_ahead;		/* the current entry came from ahead[] */
 	ItemPointerData etid;
 	Datum		ekey[INDEX_MAX_KEYS];
 	bool		enull[INDEX_MAX_KEYS];
@@ -469,10 +488,7 @@ wc_select_keys(WcKeyScanState *ks)
 							   key->sk_strategy != BTEqualStrategyNumber))
 			continue;
 		if (!wc_strategy_leads(key->sk_strategy, ks->direction))
-		{
-			ks->sel[ks->nsel++] = i;
 			ks->trail[ks->ntrail++] = i;
-		}
 		else if (ks->lead < 0)
 		{
 			StrategyNumber neg;
@@ -492,13 +508,22 @@ wc_select_keys(WcKeyScanState *ks)
 			if (!OidIsValid(proc))
 				continue;		/* no probe possible: a filter only */
 			ks->lead = i;
-			ks->lead_sel = ks->nsel;
 			ks->neg_strategy = neg;
 			ks->neg_proc = proc;
-			ks->sel[ks->nsel++] = i;
 		}
 	}
+	/* the lead, then the trailing keys (all on one column: any order) */
+	if (ks->lead >= 0)
+	{
+		ks->lead_sel = ks->nsel;
+		ks->sel[ks->nsel++] = ks->lead;
+	}
+	for (i = 0; i < ks->ntrail; i++)
+		ks->sel[ks->nsel++] = ks->trail[i];
+	ks->look_ahead = ks->lead >= 0 &&
+		ks->keys[ks->lead].sk_strategy != BTEqualStrategyNumber;
 	ks->btkeys = palloc0(sizeof(ScanKeyData) * Max(ks->nsel, 1));
+	ks->scankeys = palloc0(sizeof(ScanKeyData) * Max(ks->nsel, 1));
 	ks->nprobe = 0;
 	if (ks->lead >= 0)
 	{
@@ -857,9 +882,13 @@ wc_ks_copy_key(WcKeyScanState *ks, Datum *key, bool *null, Datum *dst,
 	MemoryContextSwitchTo(old);
 }
 
-/* Add a pending run named by an opening entry (tid, key) to the merge */
+/*
+ * Add a pending run named by an opening entry (tid, key) to the merge, or
+ * with closing by its closing entry
+ */
 static void
-wc_ks_add_run(WcKeyScanState *ks, ItemPointer tid, Datum *key, bool *null)
+wc_ks_add_run(WcKeyScanState *ks, ItemPointer tid, Datum *key, bool *null,
+			  bool closing)
 {
 	WcKsRun    *run;
 
@@ -872,6 +901,7 @@ wc_ks_add_run(WcKeyScanState *ks, ItemPointer tid, Datum *key, bool *null)
 	memset(run, 0, sizeof(WcKsRun));
 	WcTidRunBlockTid(tid, &run->btid);
 	run->hint = WcTidRunHint(tid);
+	run->closing = closing;
 	wc_ks_copy_key(ks, key, null, run->key, run->null);
 }
 
@@ -929,13 +959,15 @@ wc_ks_seek_lead(WcKeyScanState *ks, WcKsRun *run)
 
 /*
  * Compare the key run r of b opens at (its first row forward, its last
- * backward) with key; runs of a block are in key order either way
+ * backward), or with closing the key it closes at, with key; runs of a
+ * block are in key order either way
  */
 static int
-wc_ks_run_cmp(WcKeyScanState *ks, WcKsBlock *b, int r, Datum *key, bool *null)
+wc_ks_run_cmp(WcKeyScanState *ks, WcKsBlock *b, int r, bool closing,
+			  Datum *key, bool *null)
 {
 	WcRunEntry *re = &b->blk->runs[r];
-	int			row = ScanDirectionIsForward(ks->dir) ?
+	int			row = ScanDirectionIsForward(ks->dir) != closing ?
 		re->first_row : re->first_row + re->nrows - 1;
 	Datum		rowkey[INDEX_MAX_KEYS];
 	bool		rownull[INDEX_MAX_KEYS];
@@ -944,12 +976,12 @@ wc_ks_run_cmp(WcKeyScanState *ks, WcKsBlock *b, int r, Datum *key, bool *null)
 	return wc_key_cmp(ks, rowkey, rownull, key, null);
 }
 
-/* Does run r of b open at key? */
+/* Does run r of b open (or with closing, close) at key? */
 static inline bool
-wc_ks_run_opens_at(WcKeyScanState *ks, WcKsBlock *b, int r, Datum *key,
-				   bool *null)
+wc_ks_run_at(WcKeyScanState *ks, WcKsBlock *b, int r, bool closing,
+			 Datum *key, bool *null)
 {
-	return wc_ks_run_cmp(ks, b, r, key, null) == 0;
+	return wc_ks_run_cmp(ks, b, r, closing, key, null) == 0;
 }
 
 /* Has run r of block btid been opened in this group? */
@@ -969,11 +1001,11 @@ wc_ks_run_opened(WcKeyScanState *ks, ItemPointer btid, int r)
 }
 
 /*
- * The run of b that pending run `run` names: one that opens at the entry's
- * key and is not open yet, or -1 (a stale entry, or a duplicate of an
- * entry already opened).  Runs of a block are in key order, and several
- * may open at one key (a partition's rows cut by row groups where equal
- * keys straddle the cut).  The entry's run number is tried first, then
+ * The run of b that pending run `run` names: one that opens (for a closing
+ * entry: closes) at the entry's key and is not open yet, or -1 (a stale
+ * entry, or a duplicate of an entry already opened).  Runs of a block are
+ * in key order, and several may open or close at one key (a partition's
+ * rows cut by row groups where equal keys straddle the cut).  The entry's run number is tried first, then
  * its neighbours at the same key, which decodes only their row groups;
  * only if it does not match (an entry without a hint, or stale) are all
  * runs compared.  A format 4 block names runs 1..WC_RUN_MAX_HINT exactly,
@@ -997,7 +1029,7 @@ wc_ks_find_run(WcKeyScanState *ks, WcKsBlock *b, WcKsRun *run)
 		while (lo <= hi)
 		{
 			int			mid = lo + (hi - lo) / 2;
-			int			c = wc_ks_run_cmp(ks, b, mid, run->key, run->null);
+			int			c = wc_ks_run_cmp(ks, b, mid, run->closing, run->key, run->null);
 
 			if (c == 0)
 				return wc_ks_run_opened(ks, &run->btid, mid) ? -1 : mid;
@@ -1010,18 +1042,18 @@ wc_ks_find_run(WcKeyScanState *ks, WcKsBlock *b, WcKsRun *run)
 	}
 
 	if (run->hint >= 0 && run->hint < nruns &&
-		wc_ks_run_opens_at(ks, b, run->hint, run->key, run->null))
+		wc_ks_run_at(ks, b, run->hint, run->closing, run->key, run->null))
 	{
 		for (r = run->hint; r < nruns; r++)
 		{
-			if (r > run->hint && !wc_ks_run_opens_at(ks, b, r, run->key, run->null))
+			if (r > run->hint && !wc_ks_run_at(ks, b, r, run->closing, run->key, run->null))
 				break;
 			if (!wc_ks_run_opened(ks, &run->btid, r))
 				return r;
 		}
 		for (r = run->hint - 1; r >= 0; r--)
 		{
-			if (!wc_ks_run_opens_at(ks, b, r, run->key, run->null))
+			if (!wc_ks_run_at(ks, b, r, run->closing, run->key, run->null))
 				break;
 			if (!wc_ks_run_opened(ks, &run->btid, r))
 				return r;
@@ -1030,7 +1062,7 @@ wc_ks_find_run(WcKeyScanState *ks, WcKsBlock *b, WcKsRun *run)
 	}
 	for (r = 0; r < nruns; r++)
 		if (r != run->hint &&
-			wc_ks_run_opens_at(ks, b, r, run->key, run->null) &&
+			wc_ks_run_at(ks, b, r, run->closing, run->key, run->null) &&
 			!wc_ks_run_opened(ks, &run->btid, r))
 			return r;
 	return -1;
@@ -1077,20 +1109,69 @@ wc_ks_open_run(WcKeyScanState *ks, int i)
 	return true;
 }
 
-/* Read the next index entry of the group into etid/ekey */
+/*
+ * Does an index entry's key fail a trailing bound?  (Only for a group
+ * whose btree scan lacks them: wc_ks_look_ahead.)  The lead keeps NULLs
+ * out of the scan.
+ */
+static bool
+wc_ks_entry_past_end(WcKeyScanState *ks, Datum *key, bool *null)
+{
+	int			i;
+
+	for (i = 0; i < ks->ntrail; i++)
+	{
+		ScanKey		tk = &ks->keys[ks->trail[i]];
+		int			col = tk->sk_attno - 1;
+
+		if (null[col] ||
+			!DatumGetBool(FunctionCall2Coll(&tk->sk_func, tk->sk_collation,
+											key[col], tk->sk_argument)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Read the next index entry of the group into etid/ekey: first the
+ * entries read ahead that the look-ahead did not handle, then btree's.
+ * An entry past a trailing bound ends the group's stream.
+ */
 static void
 wc_ks_read_entry(WcKeyScanState *ks)
 {
-	ItemPointer tid = index_getnext_tid(ks->scan, ks->dir);
+	ks->from_ahead = false;
+	while (ks->nextahead < ks->nahead)
+	{
+		WcKsEntry  *e = &ks->ahead[ks->nextahead++];
 
-	if (tid == NULL)
+		if (e->done)
+			continue;
+		ks->etid = e->tid;
+		memcpy(ks->ekey, e->key, sizeof(Datum) * ks->ki->nkeys);
+		memcpy(ks->enull, e->null, sizeof(bool) * ks->ki->nkeys);
+		ks->from_ahead = true;
+		break;
+	}
+	if (!ks->from_ahead)
+	{
+		ItemPointer tid = ks->ahead_end ? NULL :
+			index_getnext_tid(ks->scan, ks->dir);
+
+		if (tid == NULL)
+		{
+			ks->stream_done = true;
+			return;
+		}
+		ks->etid = *tid;
+		index_deform_tuple(ks->scan->xs_itup, ks->scan->xs_itupdesc, ks->ekey,
+						   ks->enull);
+	}
+	if (ks->open_ended && wc_ks_entry_past_end(ks, ks->ekey, ks->enull))
 	{
 		ks->stream_done = true;
 		return;
 	}
-	ks->etid = *tid;
-	index_deform_tuple(ks->scan->xs_itup, ks->scan->xs_itupdesc, ks->ekey,
-					   ks->enull);
 	ks->have_entry = true;
 }
 
@@ -1134,7 +1215,7 @@ wc_ks_probe_walk(WcKeyScanState *ks)
 		}
 		if (kind == opening)
 		{
-			wc_ks_add_run(ks, tid, key, null);
+			wc_ks_add_run(ks, tid, key, null, false);
 			if (!wc_ks_open_run(ks, ks->nruns - 1))
 				continue;		/* a stale entry: look further */
 		}
@@ -1188,10 +1269,96 @@ wc_ks_probe(WcKeyScanState *ks)
 	wc_ks_probe_walk(ks);
 }
 
-/* Begin the current group: btree keys of its elements, probe */
+/*
+ * Find the run straddling the group's leading bound with the group's own
+ * btree scan, which was given the lead in place of the trailing keys, so
+ * that it goes on past the range (a run can straddle both bounds).  Let
+ * k be the key of the first run entry of a visible block at or past the
+ * bound.  Runs of a partition are disjoint (equal keys allowed), so a
+ * straddling run, whose rows cover the bound, has no other run's entry
+ * strictly inside its key range: its closing entry (END when scanning
+ * forward) is at k, among the entries with that key, which btree orders
+ * by TID.  This reads the entries up to k and on through those equal to
+ * it into ks->ahead, where the merge reads them afterwards
+ * (wc_ks_read_entry).  Every run entry among them is validated as the
+ * probe does by opening its run: opening entries join the merge (marked
+ * done), and a closing entry's run joins it too (a run lying wholly past
+ * the bound is opened a second time by nothing: its opening entry, read
+ * before or after, finds it opened).  Once a closing entry's run really
+ * has rows before the bound, no other run can, and the walk stops.  Up
+ * to WC_KS_AHEAD entries are read; past them (many fresh rows, or
+ * invisible blocks) the probe (wc_ks_probe) finds the run instead.  So it
+ * does when a forward scan finds no run entry: NULLs sort last and meet
+ * no bound, so a run whose last rows are NULL closes out of btree's sight.
+ */
+static void
+wc_ks_look_ahead(WcKeyScanState *ks)
+{
+	bool		forward = ScanDirectionIsForward(ks->dir);
+	int			opening = forward ? WC_RUN_START : WC_RUN_END;
+	WcKsEntry  *first = NULL;
+
+	if (ks->ahead == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ks->css.ss.ps.state->es_query_cxt);
+
+		ks->ahead = palloc(sizeof(WcKsEntry) * WC_KS_AHEAD);
+		MemoryContextSwitchTo(old);
+	}
+	while (ks->nahead < WC_KS_AHEAD)
+	{
+		ItemPointer tid = index_getnext_tid(ks->scan, ks->dir);
+		Datum		key[INDEX_MAX_KEYS];
+		bool		null[INDEX_MAX_KEYS];
+		WcKsEntry  *e;
+		WcKsRun    *run;
+		WcRunEntry *re;
+		int			kind;
+
+		if (tid == NULL)
+		{
+			/* forward, a run may close among the NULLs: ask the probe */
+			ks->ahead_end = true;
+			if (first == NULL && forward)
+				wc_ks_probe(ks);
+			return;
+		}
+		e = &ks->ahead[ks->nahead++];
+		e->tid = *tid;
+		e->done = false;
+		e->key = MemoryContextAlloc(ks->groupcxt, sizeof(Datum) * ks->ki->nkeys);
+		e->null = MemoryContextAlloc(ks->groupcxt, sizeof(bool) * ks->ki->nkeys);
+		index_deform_tuple(ks->scan->xs_itup, ks->scan->xs_itupdesc, key, null);
+		wc_ks_copy_key(ks, key, null, e->key, e->null);
+		if (first != NULL && wc_key_cmp(ks, e->key, e->null, first->key, first->null) != 0)
+			return;
+		kind = WcTidRunKind(tid);
+		if (kind == 0)
+			continue;
+		e->done = kind == opening;
+		wc_ks_add_run(ks, tid, e->key, e->null, kind != opening);
+		if (!wc_ks_open_run(ks, ks->nruns - 1))
+			continue;			/* invisible block, stale or a duplicate */
+		if (first == NULL)
+			first = e;
+		run = &ks->runs[ks->nruns - 1];
+		re = &run->b->blk->runs[run->runno];
+		if (kind != opening &&
+			run->pos != (forward ? re->first_row : re->first_row + re->nrows - 1))
+			return;				/* it has rows before the bound */
+	}
+	wc_ks_probe(ks);
+}
+
+/*
+ * Begin the current group: btree keys of its elements, then the run
+ * straddling its leading bound (look-ahead or probe).  A NULL comparison
+ * value meets no row: the group is empty.
+ */
 static void
 wc_ks_begin_group(WcKeyScanState *ks)
 {
+	bool		empty = false;
 	int			i;
 
 	MemoryContextReset(ks->groupcxt);
@@ -1199,13 +1366,32 @@ wc_ks_begin_group(WcKeyScanState *ks)
 	while (ks->nruns > 0)
 		wc_ks_drop_run(ks, ks->nruns - 1);
 	for (i = 0; i < ks->nsel; i++)
+	{
 		wc_group_key(ks, ks->sel[i], &ks->btkeys[i]);
-	index_rescan(ks->scan, ks->btkeys, ks->nsel, NULL, 0);
+		if (ks->btkeys[i].sk_flags & SK_ISNULL)
+			empty = true;
+	}
 	ks->have_entry = false;
-	ks->stream_done = false;
+	ks->stream_done = empty;
 	ks->in_group = true;
-	if (ks->lead >= 0)
-		wc_ks_probe(ks);
+	ks->nahead = ks->nextahead = 0;
+	ks->ahead_end = false;
+	ks->open_ended = !empty && ks->look_ahead && ks->dir == ks->direction;
+	if (empty)
+		return;
+	if (!ks->open_ended)
+	{
+		index_rescan(ks->scan, ks->btkeys, ks->nsel, NULL, 0);
+		if (ks->lead >= 0)
+			wc_ks_probe(ks);
+		return;
+	}
+	/* btree takes a fixed number of keys: repeat the lead for the others */
+	memcpy(ks->scankeys, ks->btkeys, sizeof(ScanKeyData) * ks->nsel);
+	for (i = ks->lead_sel + 1; i < ks->nsel; i++)
+		ks->scankeys[i] = ks->btkeys[ks->lead_sel];
+	index_rescan(ks->scan, ks->scankeys, ks->nsel, NULL, 0);
+	wc_ks_look_ahead(ks);
 }
 
 /* The run whose next row comes first in scan order, opening it; -1: none */
@@ -1443,8 +1629,14 @@ wc_keyscan_next(ScanState *ss)
 		ks->have_entry = false;
 		if (WcTidIsDelta(&ks->etid))
 		{
-			if (index_fetch_heap(ks->scan, slot) &&
-				(!delta_recheck || wc_ks_recheck_row(ks, slot)))
+			bool		found;
+
+			/* btree may be past an entry read ahead: name it, keep it */
+			ks->scan->xs_heaptid = ks->etid;
+			found = index_fetch_heap(ks->scan, slot);
+			if (ks->from_ahead)
+				ks->scan->kill_prior_tuple = false;
+			if (found && (!delta_recheck || wc_ks_recheck_row(ks, slot)))
 			{
 				ks->delta_rows++;
 				return slot;
@@ -1460,7 +1652,7 @@ wc_keyscan_next(ScanState *ss)
 		}
 		else if (WcTidRunKind(&ks->etid) ==
 				 (ScanDirectionIsForward(ks->dir) ? WC_RUN_START : WC_RUN_END))
-			wc_ks_add_run(ks, &ks->etid, ks->ekey, ks->enull);
+			wc_ks_add_run(ks, &ks->etid, ks->ekey, ks->enull, false);
 	}
 	return ExecClearTuple(slot);
 }
