@@ -68,6 +68,37 @@ SELECT sk_check('SELECT u, ts, v FROM %1$s WHERE u = 1 AND ts >= 700 AND ts < 71
 SELECT sk_check('SELECT o.b, x.ts FROM (VALUES (100), (583), (1179), (2000)) o(b),
   LATERAL (SELECT ts FROM %1$s WHERE u = 2 AND ts > o.b ORDER BY ts LIMIT 2) x');
 
+-- the straddling run is found by the group's own scan, which reads ahead
+-- to the first run entry; past WC_KS_AHEAD (16) fresh rows before it the
+-- probe finds it instead: 40 fresh rows between the bound and the
+-- straddling run's last row, both directions, and a range that one run
+-- covers on both sides
+INSERT INTO sk SELECT 1, g, 'f' || g FROM generate_series(301, 379, 2) g;
+INSERT INTO skh SELECT 1, g, 'f' || g FROM generate_series(301, 379, 2) g;
+SELECT b, sk_check(format('SELECT u, ts, v FROM %%1$s WHERE u = 1 AND %s', b))
+  FROM unnest(ARRAY['ts >= 300 ORDER BY ts', 'ts >= 300 AND ts < 310 ORDER BY ts',
+                    'ts > 377 AND ts < 384 ORDER BY ts', 'ts >= 340 ORDER BY ts LIMIT 3',
+                    'ts >= 100 AND ts < 104 ORDER BY ts',
+                    'ts <= 380 ORDER BY ts DESC', 'ts < 360 AND ts > 290 ORDER BY ts DESC',
+                    'ts < 200 AND ts >= 196 ORDER BY ts DESC']) b ORDER BY b;
+-- a NULL bound in a generic plan meets no row (text keys: a straddling
+-- run once compared its rows with the NULL)
+CREATE TABLE skt (u int, k text, v int)
+  USING widecol WITH (partition_key = 'u', sort_key = 'k', autovacuum_enabled = false);
+INSERT INTO skt SELECT 1, 'k' || lpad(g::text, 5, '0'), g FROM generate_series(1, 900) g;
+SELECT moved_rows FROM widecol.compact('skt');
+PREPARE qt(text, text) AS SELECT count(*) FROM skt WHERE u = 1 AND k >= $1 AND k < $2;
+PREPARE qtd(text, text) AS SELECT k FROM skt WHERE u = 1 AND k > $1 AND k <= $2 ORDER BY k DESC;
+SET plan_cache_mode = force_generic_plan;
+EXECUTE qt('k00100', NULL);
+EXECUTE qt(NULL, 'k00110');
+EXECUTE qt('k00100', 'k00110');
+EXECUTE qtd('k00100', NULL);
+EXECUTE qtd(NULL, 'k00110');
+EXECUTE qtd('k00100', 'k00103');
+RESET plan_cache_mode;
+DROP TABLE skt;
+
 -- the keys of an empty table change between two keyscans of one session
 CREATE TABLE kc (a int, b int, c int)
   USING widecol WITH (partition_key = 'a', sort_key = 'b', autovacuum_enabled = false);
