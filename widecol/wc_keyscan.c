@@ -156,8 +156,8 @@ typedef struct WcKsBlock
 	int			refs;			/* runs of the merge using it */
 	uint64		used;			/* LRU clock */
 	bool		hidden_ready;	/* hidden[] holds the tombstones */
-	bool		hidden[WC_MAX_BLOCK_ROWS];
-	TransactionId deleters[WC_MAX_BLOCK_ROWS];	/* WcHiddenRows, SSI */
+	bool	   *hidden;			/* WC_MAX_BLOCK_ROWS, allocated when needed */
+	TransactionId *deleters;	/* the same: WcHiddenRows, SSI */
 } WcKsBlock;
 
 /* A run in the merge: pending (known by its entry) or open */
@@ -343,41 +343,50 @@ wc_index_var_mutator(Node *node, WcIndexVarContext *context)
 /*
  * An index condition in the form ExecIndexBuildScanKeys wants: the indexed
  * side (left operand, row of left operands, or NullTest argument) refers
- * to index columns.
+ * to index columns.  Only the top node and the indexed side are copied:
+ * the comparison values stay the plan's, which ExecIndexBuildScanKeys
+ * only reads (a copy of them was a tenth of this node's start-up).
  */
 static Expr *
 wc_fix_index_qual(Expr *clause, WcIndexVarContext *context)
 {
-	Expr	   *fixed = copyObject(clause);
-
-	if (IsA(fixed, OpExpr))
+	if (IsA(clause, OpExpr))
 	{
-		OpExpr	   *op = (OpExpr *) fixed;
+		OpExpr	   *op = palloc(sizeof(OpExpr));
 
-		linitial(op->args) = wc_index_var_mutator(linitial(op->args), context);
+		*op = *(OpExpr *) clause;
+		op->args = list_make2(wc_index_var_mutator(linitial(op->args), context),
+							  lsecond(op->args));
+		return (Expr *) op;
 	}
-	else if (IsA(fixed, ScalarArrayOpExpr))
+	if (IsA(clause, ScalarArrayOpExpr))
 	{
-		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) fixed;
+		ScalarArrayOpExpr *saop = palloc(sizeof(ScalarArrayOpExpr));
 
-		linitial(saop->args) = wc_index_var_mutator(linitial(saop->args), context);
+		*saop = *(ScalarArrayOpExpr *) clause;
+		saop->args = list_make2(wc_index_var_mutator(linitial(saop->args), context),
+								lsecond(saop->args));
+		return (Expr *) saop;
 	}
-	else if (IsA(fixed, RowCompareExpr))
+	if (IsA(clause, RowCompareExpr))
 	{
-		RowCompareExpr *rc = (RowCompareExpr *) fixed;
+		RowCompareExpr *rc = palloc(sizeof(RowCompareExpr));
 
+		*rc = *(RowCompareExpr *) clause;
 		rc->largs = (List *) wc_index_var_mutator((Node *) rc->largs, context);
+		return (Expr *) rc;
 	}
-	else if (IsA(fixed, NullTest))
+	if (IsA(clause, NullTest))
 	{
-		NullTest   *nt = (NullTest *) fixed;
+		NullTest   *nt = palloc(sizeof(NullTest));
 
+		*nt = *(NullTest *) clause;
 		nt->arg = (Expr *) wc_index_var_mutator((Node *) nt->arg, context);
+		return (Expr *) nt;
 	}
-	else
-		elog(ERROR, "unrecognized key index condition node type: %d",
-			 (int) nodeTag(fixed));
-	return fixed;
+	elog(ERROR, "unrecognized key index condition node type: %d",
+		 (int) nodeTag(clause));
+	return NULL;				/* keep compiler quiet */
 }
 
 /* CreateCustomScanState: allocate the state of a keyscan */
@@ -1545,6 +1554,14 @@ wc_ks_emit_cold(WcKeyScanState *ks, int i, TupleTableSlot *slot)
 
 	if (!b->hidden_ready && list_member_oid(ks->hinted, b->blockid))
 	{
+		if (b->hidden == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(ks->css.ss.ps.state->es_query_cxt);
+
+			b->hidden = palloc(sizeof(bool) * WC_MAX_BLOCK_ROWS);
+			b->deleters = palloc(sizeof(TransactionId) * WC_MAX_BLOCK_ROWS);
+			MemoryContextSwitchTo(old);
+		}
 		wc_ks_open_storage(ks);
 		WcHiddenRows(&ks->st, b->blockid, snapshot, b->hidden, b->deleters);
 		b->hidden_ready = true;
