@@ -1289,12 +1289,13 @@ wc_ks_probe(WcKeyScanState *ks)
  * forward) is at k, among the entries with that key, which btree orders
  * by TID.  This reads the entries up to k and on through those equal to
  * it into ks->ahead, where the merge reads them afterwards
- * (wc_ks_read_entry).  Every run entry among them is validated as the
- * probe does by opening its run: opening entries join the merge (marked
- * done), and a closing entry's run joins it too (a run lying wholly past
- * the bound is opened a second time by nothing: its opening entry, read
- * before or after, finds it opened).  Once a closing entry's run really
- * has rows before the bound, no other run can, and the walk stops.  Up
+ * (wc_ks_read_entry).  Every run entry among them is validated (its block
+ * visible, a run there opening or closing at its key), holding no block:
+ * opening entries are left to the merge, which adds their runs as pending
+ * ones, as is a closing entry whose run has no rows before the bound (its
+ * opening entry is in the scan too).  The closing entry of a run that has
+ * rows before the bound names the straddling run: it alone is opened here,
+ * and the walk stops, since no other run can have such rows.  Up
  * to WC_KS_AHEAD entries are read; past them (many fresh rows, or
  * invisible blocks) the probe (wc_ks_probe) finds the run instead.  So it
  * does when a forward scan finds no run entry: NULLs sort last and meet
@@ -1321,8 +1322,10 @@ wc_ks_look_ahead(WcKeyScanState *ks)
 		bool		null[INDEX_MAX_KEYS];
 		WcKsEntry  *e;
 		WcKsRun    *run;
+		WcKsBlock  *b;
 		WcRunEntry *re;
 		int			kind;
+		int			r;
 
 		if (tid == NULL)
 		{
@@ -1344,17 +1347,37 @@ wc_ks_look_ahead(WcKeyScanState *ks)
 		kind = WcTidRunKind(tid);
 		if (kind == 0)
 			continue;
-		e->done = kind == opening;
+		/* validate it as opening the run would, without holding the block */
 		wc_ks_add_run(ks, tid, e->key, e->null, kind != opening);
-		if (!wc_ks_open_run(ks, ks->nruns - 1))
-			continue;			/* invisible block, stale or a duplicate */
+		run = &ks->runs[ks->nruns - 1];
+		b = wc_ks_get_block(ks, &run->btid);
+		r = b != NULL ? wc_ks_find_run(ks, b, run) : -1;
+		if (r < 0)
+		{
+			if (kind != opening)
+				ks->blocks_skipped++;	/* the merge counts opening ones */
+			wc_ks_drop_run(ks, ks->nruns - 1);
+			continue;			/* invisible block, or stale */
+		}
 		if (first == NULL)
 			first = e;
-		run = &ks->runs[ks->nruns - 1];
-		re = &run->b->blk->runs[run->runno];
-		if (kind != opening &&
-			run->pos != (forward ? re->first_row : re->first_row + re->nrows - 1))
-			return;				/* it has rows before the bound */
+		re = &b->blk->runs[r];
+		if (kind == opening ||
+			wc_ks_key_holds(ks, &ks->btkeys[ks->lead_sel],
+							WcBlockRow(b->blk, forward ? re->first_row :
+									   re->first_row + re->nrows - 1),
+							forward))
+		{
+			/* no rows before the bound: its opening entry joins the merge */
+			wc_ks_drop_run(ks, ks->nruns - 1);
+			continue;
+		}
+		/* the straddling run: no other run can have rows before the bound */
+		if (wc_ks_open_run(ks, ks->nruns - 1))
+		{
+			e->done = true;
+			return;
+		}
 	}
 	wc_ks_probe(ks);
 }
@@ -1650,6 +1673,7 @@ wc_keyscan_next(ScanState *ss)
 
 			/* btree may be past an entry read ahead: name it, keep it */
 			ks->scan->xs_heaptid = ks->etid;
+			ks->scan->xs_heap_continue = false;
 			found = index_fetch_heap(ks->scan, slot);
 			if (ks->from_ahead)
 				ks->scan->kill_prior_tuple = false;
