@@ -1,9 +1,11 @@
 -- widecol: tail merges (wc_merge.c).  A mover run that moves fewer than 64
 -- new rows of a partition rewrites the partition's last block with them,
 -- when that block holds at most widecol.tail_merge_factor times as many
--- rows, so that the partition's newest rows share one block.  Runs of other
--- partitions in that block keep their rows.  A block with a deleted,
--- updated or locked row is not merged.  Answers are compared with heap.
+-- rows as the move brings to the partitions whose last run it holds, so
+-- that the partition's newest rows share one block.  Runs of other
+-- partitions in that block keep their rows, and extend with their own new
+-- rows.  A block with a deleted, updated or locked row is not merged.
+-- Answers are compared with heap.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS widecol;
 RESET client_min_messages;
@@ -72,3 +74,38 @@ SELECT count(*) FROM tm WHERE v LIKE 'n%';
 :same;
 
 DROP TABLE tm, th;
+
+-- a move that finds few new rows per partition appends small runs, many
+-- partitions' to one block.  The next move weighs such a block's rows
+-- against the new rows of every partition whose last run it holds, and the
+-- runs of the partitions after the merging one wait for their own new rows
+-- (the carry), so each partition's newest rows stay one run: 200
+-- partitions of 3 rows, then three moves of 2 new rows each
+CREATE TABLE fm (p int, k int, v text)
+  USING widecol WITH (partition_key = 'p', sort_key = 'k', autovacuum_enabled = false);
+CREATE TABLE fh (p int, k int, v text);
+INSERT INTO fm SELECT p, k, 'a' || k FROM generate_series(1, 200) p, generate_series(1, 3) k;
+INSERT INTO fh SELECT * FROM fm;
+SELECT moved_rows FROM widecol.compact('fm');
+\set fadd 'INSERT INTO fm SELECT p, k, ''b'' || k FROM (SELECT p, max(k) AS m FROM fm GROUP BY p) x, LATERAL generate_series(m + 1, m + 2) k; INSERT INTO fh SELECT * FROM fm EXCEPT SELECT * FROM fh'
+\set fblocks 'SELECT blocks, count(*) AS partitions FROM (SELECT p, count(DISTINCT (ctid::text::point)[0]) AS blocks FROM fm GROUP BY p) s GROUP BY blocks ORDER BY blocks'
+:fadd;
+SELECT moved_rows FROM widecol.compact('fm');
+:fadd;
+SELECT moved_rows FROM widecol.compact('fm');
+:fadd;
+SELECT moved_rows FROM widecol.compact('fm');
+-- blocks holding each partition's rows (all 9 of them)
+:fblocks;
+SELECT (SELECT count(*) FROM (SELECT * FROM fm EXCEPT ALL SELECT * FROM fh) a) AS only_widecol,
+       (SELECT count(*) FROM (SELECT * FROM fh EXCEPT ALL SELECT * FROM fm) b) AS only_heap;
+SELECT p, string_agg(k::text, ',' ORDER BY k) FROM fm WHERE p IN (1, 77, 200) GROUP BY p ORDER BY p;
+SELECT * FROM widecol.verify('fm') WHERE NOT ok;
+-- with the factor at 0 nothing is merged: the next move appends a run each
+SET widecol.tail_merge_factor = 0;
+:fadd;
+SELECT moved_rows FROM widecol.compact('fm');
+RESET widecol.tail_merge_factor;
+:fblocks;
+SELECT * FROM widecol.verify('fm') WHERE NOT ok;
+DROP TABLE fm, fh;

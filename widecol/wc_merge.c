@@ -10,12 +10,15 @@
  * partitions' small runs, and "latest N" would then read and decode two
  * blocks.  When the partition's last block holds at most
  * widecol.tail_merge_factor times as many rows as are being moved (fewer
- * than WC_MERGE_MAX_ROWS), the mover reads that block, deletes it, and
- * feeds the partition's run ahead of the new rows to the block builder,
- * whose tail rule then keeps the newest rows together in one block.  The
- * block's runs of other partitions keep their rows and keys and go into
- * blocks of their own (wc_mover.c), so runs stay disjoint.  The factor
- * bounds the rows rewritten per row moved (write amplification).
+ * than WC_MERGE_MAX_ROWS for this partition; counted over every partition
+ * whose last run the block holds), the mover reads that block, deletes it,
+ * and feeds the partition's run ahead of the new rows to the block
+ * builder, whose tail rule then keeps the newest rows together in one
+ * block.  The block's runs of other partitions keep their rows and keys:
+ * they go into blocks of their own, or, for a later partition with new
+ * rows of its own, ahead of those (wc_mover.c), so runs stay disjoint.
+ * The factor bounds the rows rewritten per row moved (write
+ * amplification).
  *
  * MVCC: the old block tuple is deleted and the new ones inserted by the
  * mover's transaction M, as for moved delta rows (DESIGN.md 2.5): a

@@ -14,6 +14,9 @@
  *		 WC_MAX_COLD_ROW bytes; their keys and TIDs go into a tuplesort
  *		 (maintenance_work_mem, spilling to disk); the live rows that stay
  *		 are counted by reason for VACUUM VERBOSE (WcMoveResult);
+ *	  2b. read them once in key order (wc_mover_plan): each partition's
+ *		 candidates and the block of its last cold run, for the tail merge
+ *		 decisions (wc_merge.c, wc_mover_end_partition);
  *	  3. read them back in (partition key, sort key, TID) order, fetching
  *		 each row by its TID, so that every partition of the whole move is
  *		 one key-ordered stream (one run per row group it spans,
@@ -103,7 +106,39 @@ typedef struct WcMoverState
 	bool		merge_ok;		/* the partition's last block is a candidate */
 	ItemPointerData tailtid;	/* its TOAST TID and block id */
 	Oid			tailblock;
+	/* the first pass over the candidates (wc_mover_plan) */
+	struct WcMovePart *parts;	/* partitions in key order */
+	int			nparts;
+	struct HTAB *tailrows;		/* tail block -> candidates of its partitions */
+	MemoryContext plancxt;
+	/* runs of merged blocks waiting for their partitions' new rows */
+	struct WcCarry *carry;		/* in key order */
+	int			ncarry;
+	int			maxcarry;
 } WcMoverState;
+
+/* A partition of the move, as the first pass saw it */
+typedef struct WcMovePart
+{
+	HeapTuple	key;			/* a row holding only its partition key */
+	Oid			tailblock;		/* block of its last cold run, or InvalidOid */
+	int64		ncand;			/* candidate rows */
+} WcMovePart;
+
+/* Candidate rows of the partitions whose last cold run is in a block */
+typedef struct WcTailRows
+{
+	Oid			tailblock;
+	int64		ncand;
+} WcTailRows;
+
+/* Rows [first, first + nrows) of a merged block, one partition's runs */
+typedef struct WcCarry
+{
+	WcDecodedBlock *blk;
+	int			first;
+	int			nrows;
+} WcCarry;
 
 /* qsort comparator of redirects by delta TID */
 static int
@@ -222,8 +257,10 @@ wc_mover_sort_begin(WcMoverState *ms)
 			colls[i] = InvalidOid;
 		}
 	}
+	/* read twice: wc_mover_plan, then wc_mover_write */
 	ms->sort = tuplesort_begin_heap(sortdesc, n, attnums, ops, colls, nullsfirst,
-									maintenance_work_mem, NULL, TUPLESORT_NONE);
+									maintenance_work_mem, NULL,
+									TUPLESORT_RANDOMACCESS);
 	ms->sortslot = MakeSingleTupleTableSlot(sortdesc, &TTSOpsMinimalTuple);
 }
 
@@ -245,6 +282,218 @@ wc_mover_sort_add(WcMoverState *ms, HeapTuple tup)
 	tuplesort_puttupleslot(ms->sort, slot);
 }
 
+/* Compare the partition key of the sort slot's tuple with key's */
+static int
+wc_mover_slot_vs_key(WcMoverState *ms, HeapTuple key)
+{
+	TupleDesc	desc = RelationGetDescr(ms->rel);
+	int			i;
+
+	for (i = 0; i < ms->keys->npk; i++)
+	{
+		bool		isnull;
+		bool		keynull;
+		Datum		d = slot_getattr(ms->sortslot, i + 1, &isnull);
+		Datum		k = heap_getattr(key, ms->keys->attnums[i], desc, &keynull);
+		int			c = ApplySortComparator(d, isnull, k, keynull, &ms->keys->ssup[i]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+/*
+ * First pass over the sorted candidates (when the table has a key index):
+ * each partition's candidate rows and the block of its last cold run, and
+ * per such block the candidates of every partition whose last run it
+ * holds.  A move that finds partitions with few new rows each appends
+ * small runs, many partitions' to a block; the next move's tail merges
+ * weigh such a block's rows against the new rows of all the partitions
+ * whose last run it holds, not of one (wc_mover_end_partition), and the
+ * runs of the partitions after the merging one wait for their new rows
+ * (wc_mover_carry_add), so a partition's newest rows stay one run.  Ends
+ * with the sort rewound for wc_mover_write.
+ */
+static void
+wc_mover_plan(WcMoverState *ms)
+{
+	TupleDesc	desc = RelationGetDescr(ms->rel);
+	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	int			maxparts = 64;
+	HASHCTL		ctl;
+	MemoryContext old;
+	int			i;
+
+	ms->plancxt = AllocSetContextCreate(CurrentMemoryContext, "widecol mover plan",
+										ALLOCSET_DEFAULT_SIZES);
+	ms->parts = MemoryContextAlloc(ms->plancxt, sizeof(WcMovePart) * maxparts);
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(WcTailRows);
+	ctl.hcxt = ms->plancxt;
+	ms->tailrows = hash_create("widecol mover tail rows", 256, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	while (tuplesort_gettupleslot(ms->sort, true, false, ms->sortslot, NULL))
+	{
+		WcMovePart *part;
+		Datum		last[INDEX_MAX_KEYS];
+		bool		lastnull[INDEX_MAX_KEYS];
+		ItemPointerData tailtid;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ms->nparts > 0 &&
+			wc_mover_slot_vs_key(ms, ms->parts[ms->nparts - 1].key) == 0)
+		{
+			ms->parts[ms->nparts - 1].ncand++;
+			continue;
+		}
+		if (ms->nparts == maxparts)
+		{
+			maxparts *= 2;
+			ms->parts = repalloc_huge(ms->parts, sizeof(WcMovePart) * maxparts);
+		}
+		part = &ms->parts[ms->nparts++];
+		for (i = 0; i < desc->natts; i++)
+			isnull[i] = true;
+		for (i = 0; i < ms->keys->npk; i++)
+		{
+			AttrNumber	att = ms->keys->attnums[i];
+
+			values[att - 1] = slot_getattr(ms->sortslot, i + 1, &isnull[att - 1]);
+		}
+		old = MemoryContextSwitchTo(ms->plancxt);
+		part->key = heap_form_tuple(desc, values, isnull);
+		MemoryContextSwitchTo(old);
+		part->ncand = 1;
+		if (!WcLastColdKey(ms->rel, ms->keyidx, &ms->st, ms->keys, ms->horizon,
+						   part->key, last, lastnull, ms->batchcxt, &tailtid,
+						   &part->tailblock))
+			part->tailblock = InvalidOid;
+		MemoryContextReset(ms->batchcxt);
+	}
+	for (i = 0; i < ms->nparts; i++)
+	{
+		WcTailRows *tr;
+		bool		found;
+
+		if (!OidIsValid(ms->parts[i].tailblock))
+			continue;
+		tr = hash_search(ms->tailrows, &ms->parts[i].tailblock, HASH_ENTER, &found);
+		if (!found)
+			tr->ncand = 0;
+		tr->ncand += ms->parts[i].ncand;
+	}
+	pfree(values);
+	pfree(isnull);
+	tuplesort_rescan(ms->sort);
+}
+
+/*
+ * Will the partition of row get new rows in this move, with its last cold
+ * run in block tailblock (the first pass)?
+ */
+static bool
+wc_mover_waits(WcMoverState *ms, HeapTuple row, Oid tailblock)
+{
+	TupleDesc	desc = RelationGetDescr(ms->rel);
+	int			lo = 0;
+	int			hi = ms->nparts - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			c = WcKeyCompare(ms->keys, ms->parts[mid].key, row, desc,
+									 ms->keys->npk);
+
+		if (c == 0)
+			return ms->parts[mid].tailblock == tailblock && ms->parts[mid].ncand > 0;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
+}
+
+/*
+ * Let rows [first, first + nrows) of merged block blk, runs of a partition
+ * after the one being merged, wait in the carry (kept in key order) for
+ * that partition's new rows; consecutive runs of one partition join.
+ */
+static void
+wc_mover_carry_add(WcMoverState *ms, WcDecodedBlock *blk, int first, int nrows)
+{
+	TupleDesc	desc = RelationGetDescr(ms->rel);
+	int			pos = ms->ncarry;
+
+	if (pos > 0)
+	{
+		WcCarry    *prev = &ms->carry[pos - 1];
+
+		if (prev->blk == blk && prev->first + prev->nrows == first &&
+			WcKeyCompare(ms->keys, &blk->rows[prev->first], &blk->rows[first],
+						 desc, ms->keys->npk) == 0)
+		{
+			prev->nrows += nrows;
+			return;
+		}
+	}
+	if (ms->ncarry == ms->maxcarry)
+	{
+		ms->maxcarry = Max(ms->maxcarry * 2, 64);
+		ms->carry = ms->carry == NULL ?
+			MemoryContextAlloc(ms->plancxt, sizeof(WcCarry) * ms->maxcarry) :
+			repalloc(ms->carry, sizeof(WcCarry) * ms->maxcarry);
+	}
+	/* partitions of earlier merged blocks may come later */
+	while (pos > 0 &&
+		   WcKeyCompare(ms->keys, &ms->carry[pos - 1].blk->rows[ms->carry[pos - 1].first],
+						&blk->rows[first], desc, ms->keys->npk) > 0)
+		pos--;
+	memmove(&ms->carry[pos + 1], &ms->carry[pos], sizeof(WcCarry) * (ms->ncarry - pos));
+	ms->carry[pos].blk = blk;
+	ms->carry[pos].first = first;
+	ms->carry[pos].nrows = nrows;
+	ms->ncarry++;
+}
+
+/*
+ * Hand the carry's runs of the partitions before row's (all of them if
+ * row is NULL) to the builder as runs of their own, in key order; then, if
+ * the carry holds row's partition, its run, which the partition's new
+ * rows extend.  Returns that run's last row, or NULL.
+ */
+static HeapTuple
+wc_mover_emit_carry(WcMoverState *ms, WcBlockBuilder *b, HeapTuple row)
+{
+	TupleDesc	desc = RelationGetDescr(ms->rel);
+	HeapTuple	lastrow = NULL;
+	int			n = 0;
+
+	while (n < ms->ncarry)
+	{
+		WcCarry    *c = &ms->carry[n];
+		int			cmp = row == NULL ? -1 :
+			WcKeyCompare(ms->keys, &c->blk->rows[c->first], row, desc, ms->keys->npk);
+		int			i;
+
+		if (cmp > 0)
+			break;
+		for (i = c->first; i < c->first + c->nrows; i++)
+			WcBuilderAdd(b, &c->blk->rows[i], &c->blk->rows[i].t_self);
+		n++;
+		if (cmp == 0)
+		{
+			lastrow = &c->blk->rows[c->first + c->nrows - 1];
+			break;
+		}
+	}
+	ms->ncarry -= n;
+	memmove(ms->carry, ms->carry + n, sizeof(WcCarry) * ms->ncarry);
+	return lastrow;
+}
+
 /*
  * The current partition has ended: hand its pending rows to the builder,
  * after the rows of its last block if that block can be merged
@@ -257,8 +506,11 @@ wc_mover_end_partition(WcMoverState *ms, WcBlockBuilder *b)
 
 	if (ms->npending > 0 && ms->merge_ok)
 	{
+		WcTailRows *tr = ms->tailrows == NULL ? NULL :
+			hash_search(ms->tailrows, &ms->tailblock, HASH_FIND, NULL);
 		WcDecodedBlock *blk = WcMergeTake(&ms->st, &ms->tailtid, ms->tailblock,
-										  ms->horizon, ms->npending,
+										  ms->horizon,
+										  Max(ms->npending, tr != NULL ? tr->ncand : 0),
 										  ms->batchcxt);
 
 		if (blk != NULL)
@@ -268,22 +520,29 @@ wc_mover_end_partition(WcMoverState *ms, WcBlockBuilder *b)
 			int			r;
 
 			/*
-			 * The partition's run goes ahead of its new rows; runs of other
-			 * partitions keep their rows and keys in blocks of their own.
+			 * The partition's run goes ahead of its new rows; a later
+			 * partition whose last run this is and that has new rows in this
+			 * move waits in the carry; runs of other partitions keep their
+			 * rows and keys in blocks of their own.
 			 */
 			ms->result->merged_blocks++;
 			for (r = 0; r < blk->nruns; r++)
 			{
 				WcRunEntry *run = &blk->runs[r];
-				bool		ours = WcKeyCompare(ms->keys, &blk->rows[run->first_row],
-												ms->pending[0], desc,
-												ms->keys->npk) == 0;
+				int			c = WcKeyCompare(ms->keys, &blk->rows[run->first_row],
+											 ms->pending[0], desc, ms->keys->npk);
 
-				if (!ours && side == NULL)
+				if (c > 0 && wc_mover_waits(ms, &blk->rows[run->first_row],
+											ms->tailblock))
+				{
+					wc_mover_carry_add(ms, blk, run->first_row, run->nrows);
+					continue;
+				}
+				if (c != 0 && side == NULL)
 					side = WcBuilderBegin(ms->rel, ms->keys, ms->zstd, ms->level,
 										  wc_mover_flush, ms);
 				for (i = run->first_row; i < run->first_row + run->nrows; i++)
-					WcBuilderAdd(ours ? b : side, &blk->rows[i], &blk->rows[i].t_self);
+					WcBuilderAdd(c == 0 ? b : side, &blk->rows[i], &blk->rows[i].t_self);
 			}
 			if (side != NULL)
 			{
@@ -303,6 +562,7 @@ static void
 wc_mover_finish_batch(WcMoverState *ms, WcBlockBuilder *b)
 {
 	wc_mover_end_partition(ms, b);
+	wc_mover_emit_carry(ms, b, NULL);
 	WcBuilderFinish(b);
 	pfree(b);
 	wc_write_redirects(ms->rel, ms->redirects, ms->nredirects);
@@ -330,7 +590,6 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 
 	ms->maxredirects = 1024;
 	ms->redirects = palloc(sizeof(WcRedirect) * ms->maxredirects);
-	tuplesort_performsort(ms->sort);
 	while (tuplesort_gettupleslot(ms->sort, true, false, ms->sortslot, NULL))
 	{
 		HeapTupleData tuple;
@@ -358,12 +617,30 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 				WcKeyCompare(ms->keys, prev, tup, RelationGetDescr(ms->rel),
 							 ms->keys->npk) != 0)
 			{
+				HeapTuple	carried;
+
 				wc_mover_end_partition(ms, b);
+				carried = wc_mover_emit_carry(ms, b, tup);
 				has_last = WcLastColdKey(ms->rel, ms->keyidx, &ms->st, ms->keys,
 										 ms->horizon, tup, last, lastnull,
 										 ms->batchcxt, &ms->tailtid,
 										 &ms->tailblock);
 				ms->merge_ok = has_last && wc_tail_merge_factor > 0;
+				if (carried != NULL)
+				{
+					int			k;
+
+					/*
+					 * Its last run, from a block merged in this move (which
+					 * WcLastColdKey passes over), is in the builder: the new
+					 * rows extend it, from its last key on.
+					 */
+					for (k = 0; k < nkeys; k++)
+						last[k] = heap_getattr(carried, ms->keys->attnums[k],
+											   RelationGetDescr(ms->rel), &lastnull[k]);
+					has_last = true;
+					ms->merge_ok = false;
+				}
 			}
 			prev = tup;
 			if (has_last && WcRowVsKey(ms->keys, RelationGetDescr(ms->rel), tup,
@@ -478,6 +755,9 @@ WcMove(Relation rel, WcMoveResult *result)
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	heap_endscan(scan);
+	tuplesort_performsort(ms.sort);
+	if (ms.keyidx != NULL && wc_tail_merge_factor > 0)
+		wc_mover_plan(&ms);
 	wc_mover_write(&ms, zstd, level);
 	WcMergeWriteMaps(&ms.st, ms.fwdmaps);
 	tuplesort_end(ms.sort);
@@ -488,6 +768,8 @@ WcMove(Relation rel, WcMoveResult *result)
 		index_close(ms.keyidx, AccessShareLock);
 	WcStorageClose(&ms.st);
 	MemoryContextDelete(ms.batchcxt);
+	if (ms.plancxt != NULL)
+		MemoryContextDelete(ms.plancxt);
 }
 
 /*
