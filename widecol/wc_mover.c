@@ -107,13 +107,15 @@ typedef struct WcMoverState
 	ItemPointerData tailtid;	/* its TOAST TID and block id */
 	Oid			tailblock;
 	/* the first pass over the candidates (wc_mover_plan) */
+	bool		plan;			/* it runs (key index, tail merges on) */
 	struct WcMovePart *parts;	/* partitions in key order */
 	int			nparts;
 	struct HTAB *tailrows;		/* tail block -> candidates of its partitions */
 	MemoryContext plancxt;
 	/* runs of merged blocks waiting for their partitions' new rows */
-	struct WcCarry *carry;		/* in key order */
-	int			ncarry;
+	struct WcCarry *carry;		/* in key order, from carry[firstcarry] */
+	int			firstcarry;
+	int			ncarry;			/* entries in use, firstcarry included */
 	int			maxcarry;
 } WcMoverState;
 
@@ -130,6 +132,7 @@ typedef struct WcTailRows
 {
 	Oid			tailblock;
 	int64		ncand;
+	bool		declined;		/* a tail merge of it was refused this move */
 } WcTailRows;
 
 /* Rows [first, first + nrows) of a merged block, one partition's runs */
@@ -257,10 +260,10 @@ wc_mover_sort_begin(WcMoverState *ms)
 			colls[i] = InvalidOid;
 		}
 	}
-	/* read twice: wc_mover_plan, then wc_mover_write */
+	/* read twice when planned: wc_mover_plan, then wc_mover_write */
 	ms->sort = tuplesort_begin_heap(sortdesc, n, attnums, ops, colls, nullsfirst,
 									maintenance_work_mem, NULL,
-									TUPLESORT_RANDOMACCESS);
+									ms->plan ? TUPLESORT_RANDOMACCESS : TUPLESORT_NONE);
 	ms->sortslot = MakeSingleTupleTableSlot(sortdesc, &TTSOpsMinimalTuple);
 }
 
@@ -303,6 +306,25 @@ wc_mover_slot_vs_key(WcMoverState *ms, HeapTuple key)
 	return 0;
 }
 
+/* Compare the key of the sort slot's tuple with a last cold key */
+static int
+wc_mover_slot_vs_last(WcMoverState *ms, Datum *last, bool *lastnull)
+{
+	int			i;
+
+	for (i = 0; i < ms->keys->nkeys; i++)
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(ms->sortslot, i + 1, &isnull);
+		int			c = ApplySortComparator(d, isnull, last[i], lastnull[i],
+											&ms->keys->ssup[i]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
 /*
  * First pass over the sorted candidates (when the table has a key index):
  * each partition's candidate rows and the block of its last cold run, and
@@ -312,8 +334,12 @@ wc_mover_slot_vs_key(WcMoverState *ms, HeapTuple key)
  * weigh such a block's rows against the new rows of all the partitions
  * whose last run it holds, not of one (wc_mover_end_partition), and the
  * runs of the partitions after the merging one wait for their new rows
- * (wc_mover_carry_add), so a partition's newest rows stay one run.  Ends
- * with the sort rewound for wc_mover_write.
+ * (wc_mover_carry_add), so a partition's newest rows stay one run.  Rows
+ * below their partition's last cold key stay in the delta and are not
+ * counted (else they would have the same block rewritten by every move).
+ * The plan takes at most maintenance_work_mem; later partitions are not
+ * planned (no carry, their blocks weighed by their own rows).  Ends with
+ * the sort rewound for wc_mover_write.
  */
 static void
 wc_mover_plan(WcMoverState *ms)
@@ -321,6 +347,9 @@ wc_mover_plan(WcMoverState *ms)
 	TupleDesc	desc = RelationGetDescr(ms->rel);
 	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
 	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	Datum		last[INDEX_MAX_KEYS];
+	bool		lastnull[INDEX_MAX_KEYS];
+	bool		has_last = false;
 	int			maxparts = 64;
 	HASHCTL		ctl;
 	MemoryContext old;
@@ -337,17 +366,21 @@ wc_mover_plan(WcMoverState *ms)
 	while (tuplesort_gettupleslot(ms->sort, true, false, ms->sortslot, NULL))
 	{
 		WcMovePart *part;
-		Datum		last[INDEX_MAX_KEYS];
-		bool		lastnull[INDEX_MAX_KEYS];
 		ItemPointerData tailtid;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ms->nparts > 0 &&
 			wc_mover_slot_vs_key(ms, ms->parts[ms->nparts - 1].key) == 0)
 		{
-			ms->parts[ms->nparts - 1].ncand++;
+			/* rows below the last cold key stay in the delta: not counted */
+			if (!has_last || wc_mover_slot_vs_last(ms, last, lastnull) >= 0)
+				ms->parts[ms->nparts - 1].ncand++;
 			continue;
 		}
+		/* past maintenance_work_mem, later partitions go unplanned */
+		if (MemoryContextMemAllocated(ms->plancxt, true) >
+			(Size) maintenance_work_mem * 1024)
+			break;
 		if (ms->nparts == maxparts)
 		{
 			maxparts *= 2;
@@ -365,13 +398,15 @@ wc_mover_plan(WcMoverState *ms)
 		old = MemoryContextSwitchTo(ms->plancxt);
 		part->key = heap_form_tuple(desc, values, isnull);
 		MemoryContextSwitchTo(old);
-		part->ncand = 1;
-		if (!WcLastColdKey(ms->rel, ms->keyidx, &ms->st, ms->keys, ms->horizon,
-						   part->key, last, lastnull, ms->batchcxt, &tailtid,
-						   &part->tailblock))
+		MemoryContextReset(ms->batchcxt);	/* the previous partition's key */
+		has_last = WcLastColdKey(ms->rel, ms->keyidx, &ms->st, ms->keys,
+								 ms->horizon, part->key, last, lastnull,
+								 ms->batchcxt, &tailtid, &part->tailblock);
+		if (!has_last)
 			part->tailblock = InvalidOid;
-		MemoryContextReset(ms->batchcxt);
+		part->ncand = !has_last || wc_mover_slot_vs_last(ms, last, lastnull) >= 0;
 	}
+	MemoryContextReset(ms->batchcxt);
 	for (i = 0; i < ms->nparts; i++)
 	{
 		WcTailRows *tr;
@@ -381,7 +416,10 @@ wc_mover_plan(WcMoverState *ms)
 			continue;
 		tr = hash_search(ms->tailrows, &ms->parts[i].tailblock, HASH_ENTER, &found);
 		if (!found)
+		{
 			tr->ncand = 0;
+			tr->declined = false;
+		}
 		tr->ncand += ms->parts[i].ncand;
 	}
 	pfree(values);
@@ -427,7 +465,7 @@ wc_mover_carry_add(WcMoverState *ms, WcDecodedBlock *blk, int first, int nrows)
 	TupleDesc	desc = RelationGetDescr(ms->rel);
 	int			pos = ms->ncarry;
 
-	if (pos > 0)
+	if (pos > ms->firstcarry)
 	{
 		WcCarry    *prev = &ms->carry[pos - 1];
 
@@ -439,6 +477,15 @@ wc_mover_carry_add(WcMoverState *ms, WcDecodedBlock *blk, int first, int nrows)
 			return;
 		}
 	}
+	if (ms->ncarry == ms->maxcarry && ms->firstcarry > 0)
+	{
+		/* reuse the room of the entries already emitted */
+		memmove(ms->carry, ms->carry + ms->firstcarry,
+				sizeof(WcCarry) * (ms->ncarry - ms->firstcarry));
+		ms->ncarry -= ms->firstcarry;
+		pos -= ms->firstcarry;
+		ms->firstcarry = 0;
+	}
 	if (ms->ncarry == ms->maxcarry)
 	{
 		ms->maxcarry = Max(ms->maxcarry * 2, 64);
@@ -447,7 +494,7 @@ wc_mover_carry_add(WcMoverState *ms, WcDecodedBlock *blk, int first, int nrows)
 			repalloc(ms->carry, sizeof(WcCarry) * ms->maxcarry);
 	}
 	/* partitions of earlier merged blocks may come later */
-	while (pos > 0 &&
+	while (pos > ms->firstcarry &&
 		   WcKeyCompare(ms->keys, &ms->carry[pos - 1].blk->rows[ms->carry[pos - 1].first],
 						&blk->rows[first], desc, ms->keys->npk) > 0)
 		pos--;
@@ -461,19 +508,18 @@ wc_mover_carry_add(WcMoverState *ms, WcDecodedBlock *blk, int first, int nrows)
 /*
  * Hand the carry's runs of the partitions before row's (all of them if
  * row is NULL) to the builder as runs of their own, in key order; then, if
- * the carry holds row's partition, its run, which the partition's new
- * rows extend.  Returns that run's last row, or NULL.
+ * the carry holds row's partition, its runs, which the partition's new
+ * rows extend.  Returns the last row of those, or NULL.
  */
 static HeapTuple
 wc_mover_emit_carry(WcMoverState *ms, WcBlockBuilder *b, HeapTuple row)
 {
 	TupleDesc	desc = RelationGetDescr(ms->rel);
 	HeapTuple	lastrow = NULL;
-	int			n = 0;
 
-	while (n < ms->ncarry)
+	while (ms->firstcarry < ms->ncarry)
 	{
-		WcCarry    *c = &ms->carry[n];
+		WcCarry    *c = &ms->carry[ms->firstcarry];
 		int			cmp = row == NULL ? -1 :
 			WcKeyCompare(ms->keys, &c->blk->rows[c->first], row, desc, ms->keys->npk);
 		int			i;
@@ -482,15 +528,13 @@ wc_mover_emit_carry(WcMoverState *ms, WcBlockBuilder *b, HeapTuple row)
 			break;
 		for (i = c->first; i < c->first + c->nrows; i++)
 			WcBuilderAdd(b, &c->blk->rows[i], &c->blk->rows[i].t_self);
-		n++;
+		ms->firstcarry++;
+		/* a partition's runs may be several entries: all, in order */
 		if (cmp == 0)
-		{
 			lastrow = &c->blk->rows[c->first + c->nrows - 1];
-			break;
-		}
 	}
-	ms->ncarry -= n;
-	memmove(ms->carry, ms->carry + n, sizeof(WcCarry) * ms->ncarry);
+	if (ms->firstcarry == ms->ncarry)
+		ms->firstcarry = ms->ncarry = 0;
 	return lastrow;
 }
 
@@ -508,10 +552,16 @@ wc_mover_end_partition(WcMoverState *ms, WcBlockBuilder *b)
 	{
 		WcTailRows *tr = ms->tailrows == NULL ? NULL :
 			hash_search(ms->tailrows, &ms->tailblock, HASH_FIND, NULL);
-		WcDecodedBlock *blk = WcMergeTake(&ms->st, &ms->tailtid, ms->tailblock,
-										  ms->horizon,
-										  Max(ms->npending, tr != NULL ? tr->ncand : 0),
-										  ms->batchcxt);
+		int64		newrows = Max(ms->npending, tr != NULL ? tr->ncand : 0);
+		WcDecodedBlock *blk = NULL;
+
+		/* every partition of a block weighs it the same: ask once */
+		if (tr == NULL || !tr->declined)
+			blk = WcMergeTake(&ms->st, &ms->tailtid, ms->tailblock, ms->horizon,
+							  (int) Min(newrows, WC_MAX_BLOCK_ROWS),
+							  ms->batchcxt);
+		if (blk == NULL && tr != NULL)
+			tr->declined = true;
 
 		if (blk != NULL)
 		{
@@ -719,6 +769,7 @@ WcMove(Relation rel, WcMoveResult *result)
 	ms.horizon = horizon;
 	if (OidIsValid(WcGetKeyIndexInfo(rel)->keyindex))
 		ms.keyidx = index_open(WcGetKeyIndexInfo(rel)->keyindex, AccessShareLock);
+	ms.plan = ms.keyidx != NULL && wc_tail_merge_factor > 0;
 	wc_mover_sort_begin(&ms);
 
 	WC_PHYSICAL_BEGIN();
@@ -756,7 +807,7 @@ WcMove(Relation rel, WcMoveResult *result)
 	ExecDropSingleTupleTableSlot(slot);
 	heap_endscan(scan);
 	tuplesort_performsort(ms.sort);
-	if (ms.keyidx != NULL && wc_tail_merge_factor > 0)
+	if (ms.plan)
 		wc_mover_plan(&ms);
 	wc_mover_write(&ms, zstd, level);
 	WcMergeWriteMaps(&ms.st, ms.fwdmaps);
