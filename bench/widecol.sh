@@ -15,7 +15,8 @@
 #   5. warm: every user's rows read once through each table's key path
 #      (fills shared buffers and widecol's group cache), then pgbench
 #      -M prepared 16 clients: latest 50 and one day of a user;
-#   6. single-row INSERT transactions, pgbench 16 clients;
+#   6. single-row INSERT transactions, pgbench 16 clients, with the
+#      background mover on (moving widecol's new rows as they arrive);
 #   7. cold (as root only): restart the server and drop the OS page cache
 #      before each table, then latest 50 for 300 random users, one client,
 #      three rounds (after the rows of step 6 were moved, as the background
@@ -180,7 +181,13 @@ GC_NOTE=$(awk -v b="$GC_BEFORE" -v a="$GC_AFTER" 'BEGIN {
 	split(b, x, " "); split(a, y, " "); h = y[1] - x[1]; m = y[2] - x[2];
 	printf "%d of %d group reads of the warm steps from the cache", h, h + m }')
 
-note "single-row INSERT, 16 clients"
+# the background mover runs during this step, as it would while rows
+# arrive (it moves widecol's new rows every widecol.mover_naptime, in
+# moves of a few rows per user, and takes CPU from both tables' rounds)
+note "single-row INSERT, 16 clients (background mover on)"
+if [ -n "$MOVER_WAS" ]; then
+	sql "ALTER SYSTEM SET widecol.mover_enabled = on" "SELECT pg_reload_conf()" >/dev/null
+fi
 for run in $(seq 1 "$RUNS"); do
 	for t in "${TABLES[@]}"; do
 		tps=$(pgbench_tps "insert.$t" 16 -f "$(script_for "$W/insert.sql" "$t")")
@@ -188,6 +195,9 @@ for run in $(seq 1 "$RUNS"); do
 		note "run $run/$RUNS  insert into $t: $tps tps"
 	done
 done
+if [ -n "$MOVER_WAS" ]; then
+	sql "ALTER SYSTEM SET widecol.mover_enabled = off" "SELECT pg_reload_conf()" >/dev/null
+fi
 
 COLD_NOTE=""
 datadir=$(sql "SHOW data_directory")
@@ -203,6 +213,11 @@ else
 		sql "SELECT widecol.compact('kvbench.ev_wide')" >/dev/null
 	fi
 	sql "VACUUM kvbench.ev_heap" "VACUUM kvbench.ev_wide" >/dev/null
+	# what the INSERT step left: blocks and key index pages of latest 50
+	AFTER_INSERT=$(sql "SELECT count(*) FROM (SELECT * FROM kvbench.ev_wide WHERE user_id = 4242 ORDER BY ts DESC LIMIT 50) s" \
+		"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM kvbench.ev_wide WHERE user_id = 4242 ORDER BY ts DESC LIMIT 50" |
+		sed -n 's/^ *Blocks Read: \([0-9]*\).*/\1/p' | head -n1)
+	AFTER_INSERT="after the INSERT step latest 50 of user 4242 reads $AFTER_INSERT widecol blocks; key index $(sql "SELECT pg_size_pretty(pg_relation_size(indexrelid)) FROM pg_index WHERE indrelid = 'kvbench.ev_wide'::regclass LIMIT 1")"
 	# three rounds, variants alternating; the median per variant is
 	# reported.  ev_wide:nora is widecol with its key index read-ahead off
 	# (widecol.key_index_readahead = 0), for comparison.
@@ -261,7 +276,8 @@ n3() { awk -v x="$1" 'BEGIN { printf "%.3f", x }'; }
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) cores;"
 	echo "$(sql "SELECT version()" | cut -d, -f1); $ROWS rows, 20,000 users; shared_buffers $(sql "SHOW shared_buffers");"
 	echo "widecol.group_cache_size $(sql "SHOW widecol.group_cache_size" 2>/dev/null || echo "does not exist"): $GC_NOTE."
-	echo "median of $RUNS run(s) of ${DURATION} s for pgbench, 5 runs for scans; widecol COPY: $COPY_PATH; widecol.compact: $([ "$HAVE_COMPACT" = t ] && echo ran || echo "does not exist yet"); background mover off during the run (the cold step first moves the rows the INSERT step added, as the mover would)."
+	if [ -n "${AFTER_INSERT:-}" ]; then echo "Cold step: $AFTER_INSERT."; fi
+	echo "median of $RUNS run(s) of ${DURATION} s for pgbench, 5 runs for scans; widecol COPY: $COPY_PATH; widecol.compact: $([ "$HAVE_COMPACT" = t ] && echo ran || echo "does not exist yet"); background mover on during the INSERT step only (the cold step first moves the rows it left, as the mover would)."
 	# the warm steps are "warm" in memory; say whether in shared buffers
 	sb=$(sql "SELECT setting::bigint * current_setting('block_size')::bigint FROM pg_settings WHERE name = 'shared_buffers'")
 	for t in "${TABLES[@]}"; do
