@@ -2,7 +2,10 @@
  *
  * wc_keyscan.c
  *	  Executor side of the widecol keyscan (WidecolKeyScan): the merge
- *	  iterator over the key index's delta entries and cold runs.
+ *	  iterator over the key index's delta entries and cold runs.  The
+ *	  cold runs themselves (the scan's block cache, opening, validating
+ *	  and positioning runs) are in wc_ks_runs.c; the state both files
+ *	  share is in wc_keyscan.h.
  *
  * The plan (wc_customscan.c) holds the key index conditions in
  * custom_exprs with table Vars, the remaining restrictions in its qual, and
@@ -31,14 +34,21 @@
  *		deduplicated in scan order, and every combination of elements is
  *		one group: one btree scan with scalar keys (btree's own array
  *		handling would hide where a group starts).
- *	  - Probe.  When a group has a leading bound, a second btree scan in
- *		the opposite direction with the partition keys and the negated
- *		bound finds the first run entry of a visible block: if it is an
- *		opening entry (START when scanning forward), that run straddles the
- *		bound and joins the merge, positioned by binary search at its first
- *		row at the bound.  NULL sort keys meet no bound: a backward probe
- *		that finds nothing looks among the NULL entries, where a run whose
- *		last rows are NULL ends.
+ *	  - Look-ahead.  When a group's leading bound is an inequality, its
+ *		btree scan gets the lead in place of the trailing keys (checked on
+ *		each entry by hand) and reads on to the first run entry of a
+ *		visible block and the entries tied with it: the closing entry of
+ *		the run that straddles the bound is among them (wc_ks_look_ahead).
+ *		That run joins the merge, positioned by binary search at its first
+ *		row at the bound; the entries read ahead go to the merge first.
+ *	  - Probe.  Otherwise (an equality lead, more than WC_KS_AHEAD entries
+ *		before a run entry, a forward scan that meets no run entry), a
+ *		second btree scan in the opposite direction with the partition keys
+ *		and the negated bound finds the first run entry of a visible block:
+ *		if it is an opening entry (START when scanning forward), that run
+ *		straddles the bound and joins the merge.  NULL sort keys meet no
+ *		bound: a backward probe that finds nothing looks among the NULL
+ *		entries, where a run whose last rows are NULL ends.
  *	  - Merge.  Index entries are read in order with their keys
  *		(xs_want_itup).  A delta entry's row is fetched through the table
  *		AM (heap, with the snapshot and heap's predicate locks); an opening
