@@ -620,9 +620,10 @@ wc_mover_table(WcMoverCandidate *cand)
 		error_context_stack = errcb.previous;
 		if (cand->moved > 0)
 			ereport(DEBUG1,
-					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks",
+					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks, rewriting %lld tail blocks",
 							(long long) res.moved_rows, wc_mover_current_table,
-							(long long) res.blocks_written)));
+							(long long) res.blocks_written,
+							(long long) res.merged_blocks)));
 	}
 	PG_CATCH();
 	{
