@@ -26,7 +26,8 @@
  *	  wc_keyindex.c	the key index: creation, protection, lookup, hiding
  *					from the planner, dump and restore
  *	  wc_customscan.c keyscan paths and plans (planner side)
- *	  wc_keyscan.c	keyscan execution and EXPLAIN (executor side)
+ *	  wc_keyscan.c	keyscan execution and EXPLAIN (executor side); its cold
+ *					runs in wc_ks_runs.c, their shared state in wc_keyscan.h
  *	  wc_objaccess.c object_access_hook: new widecol tables, key column
  *					drops, type changes and renames
  *
