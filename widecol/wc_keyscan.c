@@ -407,7 +407,8 @@ wc_select_keys(WcKeyScanState *ks)
 	ks->look_ahead = ks->lead >= 0 &&
 		ks->keys[ks->lead].sk_strategy != BTEqualStrategyNumber;
 	ks->btkeys = palloc0(sizeof(ScanKeyData) * Max(ks->nsel, 1));
-	ks->scankeys = palloc0(sizeof(ScanKeyData) * Max(ks->nsel, 1));
+	if (ks->look_ahead)
+		ks->scankeys = palloc(sizeof(ScanKeyData) * ks->nsel);
 	ks->nprobe = 0;
 	if (ks->lead >= 0)
 	{
@@ -545,9 +546,7 @@ wc_ks_entry_past_end(WcKeyScanState *ks, Datum *key, bool *null)
 		ScanKey		tk = &ks->keys[ks->trail[i]];
 		int			col = tk->sk_attno - 1;
 
-		if (null[col] ||
-			!DatumGetBool(FunctionCall2Coll(&tk->sk_func, tk->sk_collation,
-											key[col], tk->sk_argument)))
+		if (!wc_ks_datum_holds(tk, key[col], null[col], false))
 			return true;
 	}
 	return false;

@@ -155,6 +155,19 @@ typedef struct WcKeyScanState
 	BlockNumber readahead;		/* key index pages this scan read ahead */
 } WcKeyScanState;
 
+/*
+ * Does scan key key (on a key index column) hold for value d?  A NULL
+ * gives ifnull.
+ */
+static inline bool
+wc_ks_datum_holds(ScanKey key, Datum d, bool isnull, bool ifnull)
+{
+	if (isnull)
+		return ifnull;
+	return DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation,
+										  d, key->sk_argument));
+}
+
 /* wc_ks_runs.c */
 extern int	wc_key_cmp(WcKeyScanState *ks, Datum *a, bool *an, Datum *b, bool *bn);
 extern void wc_row_key(WcKeyScanState *ks, HeapTuple row, Datum *key, bool *null);

@@ -260,10 +260,7 @@ wc_ks_key_holds(WcKeyScanState *ks, ScanKey key, HeapTuple row, bool ifnull)
 								 RelationGetDescr(ks->css.ss.ss_currentRelation),
 								 &isnull);
 
-	if (isnull)
-		return ifnull;
-	return DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation,
-										  d, key->sk_argument));
+	return wc_ks_datum_holds(key, d, isnull, ifnull);
 }
 
 /* Copy an entry key (datums of the key index columns) into groupcxt */
