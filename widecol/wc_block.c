@@ -840,36 +840,17 @@ wc_patch_rows(WcDecodedBlock *blk, int first, int n)
 	}
 }
 
-/* Decode row group g of a format 4 (or 3) block into blk (in blk->cxt) */
+/*
+ * Rebuild the rows of row group g of a format 4 (or 3) block into blk (in
+ * blk->cxt), headers not yet patched
+ */
 static void
 wc_decode_group(WcDecodedBlock *blk, int g)
 {
 	const WcChunkEntry *ge = &blk->groups[g];
 	const char *frame = blk->frames + ge->comp_off;
 	MemoryContext old = MemoryContextSwitchTo(blk->cxt);
-	ErrorContextCallback errcb;
-	Oid			blockid = blk->blockid;
 
-	if (blk->use_cache)
-	{
-		blk->cachekey.group = g;
-		if (WcGroupCacheGet(&blk->cachekey, ge->nrows, blk->rows + ge->first_row))
-		{
-			wc_patch_rows(blk, ge->first_row, ge->nrows);
-			blk->groups_decoded++;
-			blk->groups_cached++;
-			MemoryContextSwitchTo(old);
-			return;
-		}
-	}
-	/* errors name the block, as the lazy reader's open did (wc_storage.c) */
-	if (blk->lazy)
-		WcStoragePushContext(&errcb, blk->rel, &blockid);
-	if (blk->payload != NULL)
-	{
-		wc_check_crc(blk->rel, blk->blockid, blk->payload, blk->payload_len);
-		blk->payload = NULL;
-	}
 	if (ge->comp_len == ge->raw_len)
 		WcPaxDecode(blk->rel, blk->desc, blk->blockid, frame, ge->raw_len,
 					ge->nrows, blk->rows + ge->first_row);
@@ -883,19 +864,20 @@ wc_decode_group(WcDecodedBlock *blk, int g)
 					ge->nrows, blk->rows + ge->first_row);
 		pfree(image);
 	}
-	if (blk->lazy)
-		WcStoragePopContext(&errcb);
-	if (blk->use_cache)
-		WcGroupCachePut(&blk->cachekey, ge->nrows, blk->rows + ge->first_row);
-	wc_patch_rows(blk, ge->first_row, ge->nrows);
-	blk->groups_decoded++;
 	MemoryContextSwitchTo(old);
+	blk->groups_decoded++;
 }
 
-/* Decode the row group of a lazily decoded block that holds row row */
+/*
+ * Decode the row group of a lazily decoded block that holds row row: copy
+ * it from the group cache, or decompress it (the payload's CRC checked
+ * before the first one) and cache it; then patch its rows' headers
+ */
 void
 WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
 {
+	const WcChunkEntry *ge;
+	ErrorContextCallback errcb;
 	int			lo = 0;
 	int			hi = blk->ngroups - 1;
 
@@ -910,7 +892,35 @@ WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
 		else
 			hi = mid - 1;
 	}
+	ge = &blk->groups[lo];
+	if (blk->use_cache)
+	{
+		MemoryContext old = MemoryContextSwitchTo(blk->cxt);
+		bool		hit;
+
+		blk->cachekey.group = lo;
+		hit = WcGroupCacheGet(&blk->cachekey, ge->nrows, blk->rows + ge->first_row);
+		MemoryContextSwitchTo(old);
+		if (hit)
+		{
+			wc_patch_rows(blk, ge->first_row, ge->nrows);
+			blk->groups_decoded++;
+			blk->groups_cached++;
+			return;
+		}
+	}
+	/* errors name the block, as the lazy reader's open did (wc_storage.c) */
+	WcStoragePushContext(&errcb, blk->rel, &blk->blockid);
+	if (blk->payload != NULL)
+	{
+		wc_check_crc(blk->rel, blk->blockid, blk->payload, blk->payload_len);
+		blk->payload = NULL;
+	}
 	wc_decode_group(blk, lo);
+	WcStoragePopContext(&errcb);
+	if (blk->use_cache)
+		WcGroupCachePut(&blk->cachekey, ge->nrows, blk->rows + ge->first_row);
+	wc_patch_rows(blk, ge->first_row, ge->nrows);
 }
 
 /*
@@ -980,7 +990,6 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 		if (lazy)
 		{
 			/* checksummed before a frame is first decoded (see above) */
-			blk->lazy = true;
 			blk->payload = data;
 			blk->payload_len = len;
 			if (WcGroupCacheEnabled())
@@ -1001,7 +1010,10 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 		else
 		{
 			for (g = 0; g < blk->ngroups; g++)
+			{
 				wc_decode_group(blk, g);
+				wc_patch_rows(blk, blk->groups[g].first_row, blk->groups[g].nrows);
+			}
 			/* the payload need not outlive this call */
 			blk->ngroups = 0;
 			blk->groups = NULL;

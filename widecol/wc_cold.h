@@ -286,7 +286,6 @@ typedef struct WcDecodedBlock
 	MemoryContext cxt;
 	const char *payload;		/* the whole payload, its CRC not yet checked */
 	Size		payload_len;
-	bool		lazy;			/* opened by WcBlockDecodeLazy */
 	bool		use_cache;		/* groups go through the group cache */
 	WcGroupKey	cachekey;		/* the block's key (group set per lookup) */
 	TransactionId xmin;			/* patched into every row */
