@@ -40,7 +40,8 @@
  * the key and copies the rows out; an insert holds it exclusive while it
  * evicts from the tail, writes the entry and indexes it.  No other lock
  * is taken under it.  Statistics are counted under the same lock (hits
- * under the shared lock with an atomic add).
+ * and misses by the lookup, under the shared lock with an atomic add); a
+ * group too large to cache is turned away before the lock.
  *
  * widecol/wc_groupcache.c
  *
@@ -91,7 +92,7 @@ typedef struct WcGcPartition
 	uint64		tail;			/* start of the oldest live entry */
 	int			nentries;
 	pg_atomic_uint64 hits;
-	uint64		misses;
+	pg_atomic_uint64 misses;
 	uint64		inserts;
 	uint64		evictions;
 } WcGcPartition;
@@ -207,7 +208,8 @@ wc_gc_shmem_startup(void)
 			part->head = part->tail = 0;
 			part->nentries = 0;
 			pg_atomic_init_u64(&part->hits, 0);
-			part->misses = part->inserts = part->evictions = 0;
+			pg_atomic_init_u64(&part->misses, 0);
+			part->inserts = part->evictions = 0;
 		}
 		/*
 		 * Empty indexes; zeroing the logs too touches every page now, at
@@ -380,7 +382,7 @@ wc_gc_check_partition(int p)
 /*
  * Copy the cached rows of key into rows[0 .. nrows) (one allocation in
  * the current memory context, headers not patched).  Returns false if
- * the group is not cached.
+ * the group is not cached (a miss).
  */
 bool
 WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows)
@@ -398,6 +400,7 @@ WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows)
 	e = wc_gc_find(p, key, hash);
 	if (e == NULL || e->nrows != nrows)
 	{
+		pg_atomic_fetch_add_u64(&wc_gc->parts[p].part.misses, 1);
 		LWLockRelease(lock);
 		return false;
 	}
@@ -419,8 +422,8 @@ WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows)
 /*
  * Cache the rows of a group as WcPaxDecode rebuilt them: rows[0 .. nrows)
  * in one allocation, each at the MAXALIGNed end of the one before, headers
- * not yet patched.  Counts a miss; a group too large for the cache, or
- * cached meanwhile by another backend, is left alone.
+ * not yet patched (after WcGroupCacheGet missed it).  A group too large
+ * for the cache, or cached meanwhile by another backend, is left alone.
  */
 void
 WcGroupCachePut(const WcGroupKey *key, int nrows, HeapTupleData *rows)
@@ -447,11 +450,11 @@ WcGroupCachePut(const WcGroupKey *key, int nrows, HeapTupleData *rows)
 		datalen += MAXALIGN(rows[r].t_len);
 	}
 	size = WC_GC_HDR + MAXALIGN(sizeof(uint16) * nrows) + datalen;
+	if (nrows == 0 || size > arena / WC_GC_MAX_ENTRY_DIV)
+		return;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	part->misses++;
-	if (nrows == 0 || size > arena / WC_GC_MAX_ENTRY_DIV ||
-		wc_gc_find(p, key, hash) != NULL)
+	if (wc_gc_find(p, key, hash) != NULL)
 	{
 		LWLockRelease(lock);
 		return;
@@ -530,7 +533,7 @@ widecol_group_cache_stats(PG_FUNCTION_ARGS)
 			used += part->head - part->tail;
 			entries += part->nentries;
 			hits += pg_atomic_read_u64(&part->hits);
-			misses += part->misses;
+			misses += pg_atomic_read_u64(&part->misses);
 			inserts += part->inserts;
 			evictions += part->evictions;
 			LWLockRelease(&wc_gc_locks[p].lock);
