@@ -343,7 +343,8 @@ extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
 extern bool WcGroupCacheEnabled(void);
 extern bool WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows);
 extern void WcGroupCachePut(const WcGroupKey *key, int nrows, HeapTupleData *rows);
-extern void WcGroupCacheInit(void);
+extern void WcGroupCacheShmemRequest(void);
+extern void WcGroupCacheShmemStartup(void);
 
 /* wc_pax.c */
 extern void WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,

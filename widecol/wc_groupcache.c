@@ -124,8 +124,6 @@ static WcGcShared *wc_gc = NULL;
 static LWLockPadded *wc_gc_locks = NULL;
 static char *wc_gc_base = NULL;		/* first partition's index */
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* Arena bytes per partition for the configured size (0: no cache) */
 static Size
@@ -166,32 +164,29 @@ wc_gc_shmem_size(void)
 					mul_size(WC_GC_PARTITIONS, wc_gc_part_bytes(arena)));
 }
 
-/* shmem_request_hook: reserve the cache and its locks */
-static void
-wc_gc_shmem_request(void)
+/* Reserve the cache and its locks (wc_init.c's shmem_request_hook) */
+void
+WcGroupCacheShmemRequest(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
 	if (wc_gc_arena_size() == 0)
 		return;
 	RequestAddinShmemSpace(wc_gc_shmem_size());
 	RequestNamedLWLockTranche("widecol group cache", WC_GC_PARTITIONS);
 }
 
-/* shmem_startup_hook: create or attach to the cache */
-static void
-wc_gc_shmem_startup(void)
+/*
+ * Create or attach to the cache (wc_init.c's shmem_startup_hook, under
+ * AddinShmemInitLock)
+ */
+void
+WcGroupCacheShmemStartup(void)
 {
 	Size		arena = wc_gc_arena_size();
 	bool		found;
 	int			p;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
 	if (arena == 0)
 		return;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	wc_gc = ShmemInitStruct("widecol group cache", wc_gc_shmem_size(), &found);
 	wc_gc_locks = GetNamedLWLockTranche("widecol group cache");
 	wc_gc_base = (char *) wc_gc + MAXALIGN(sizeof(WcGcShared));
@@ -218,7 +213,6 @@ wc_gc_shmem_startup(void)
 		 */
 		memset(wc_gc_base, 0, WC_GC_PARTITIONS * wc_gc->partbytes);
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
 /* Index buckets of partition p */
@@ -547,14 +541,4 @@ widecol_group_cache_stats(PG_FUNCTION_ARGS)
 	values[5] = Int64GetDatum(inserts);
 	values[6] = Int64GetDatum(evictions);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-}
-
-/* _PG_init: the shared memory hooks (widecol.group_cache_size is set) */
-void
-WcGroupCacheInit(void)
-{
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = wc_gc_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = wc_gc_shmem_startup;
 }

@@ -41,6 +41,8 @@
 #include <limits.h>
 
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "utils/guc.h"
 
 #include "widecol.h"
@@ -54,7 +56,34 @@ bool		wc_preloaded = false;
 /* widecol.enable_keyscan: the planner may use WidecolKeyScan paths */
 bool		wc_enable_keyscan = true;
 
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
 void		_PG_init(void);
+
+/* shmem_request_hook: the mover's state, the read-ahead files, the group cache */
+static void
+wc_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	WcWorkerShmemRequest();
+	WcReadAheadShmemRequest();
+	WcGroupCacheShmemRequest();
+}
+
+/* shmem_startup_hook: create or attach to them, under AddinShmemInitLock */
+static void
+wc_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	WcWorkerShmemStartup();
+	WcReadAheadShmemStartup();
+	WcGroupCacheShmemStartup();
+	LWLockRelease(AddinShmemInitLock);
+}
 
 /* Module load: install the hooks, but only when preloading */
 void
@@ -131,8 +160,10 @@ _PG_init(void)
 	WcDeltaInitCallbacks();
 	WcPlanInit();
 	WcWorkerInit();
-	WcReadAheadInit();
-	WcGroupCacheInit();
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = wc_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = wc_shmem_startup;
 }
 
 /* Raise 55000 unless widecol was preloaded */

@@ -77,30 +77,27 @@ static LWLock *wc_ra_lock = NULL;
 static HTAB *wc_ra_files = NULL;
 static HTAB *wc_ra_seen = NULL;
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
-/* shmem_request_hook: reserve the shared hash of files and its lock */
-static void
-wc_ra_shmem_request(void)
+/*
+ * Reserve the shared hash of files and its lock (wc_init.c's
+ * shmem_request_hook)
+ */
+void
+WcReadAheadShmemRequest(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
 	RequestAddinShmemSpace(hash_estimate_size(WC_RA_MAX_FILES,
 											  sizeof(WcReadAheadFile)));
 	RequestNamedLWLockTranche("widecol read-ahead", 1);
 }
 
-/* shmem_startup_hook: create or attach to the shared hash of files */
-static void
-wc_ra_shmem_startup(void)
+/*
+ * Create or attach to the shared hash of files (wc_init.c's
+ * shmem_startup_hook, under AddinShmemInitLock)
+ */
+void
+WcReadAheadShmemStartup(void)
 {
 	HASHCTL		info;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	wc_ra_lock = &(GetNamedLWLockTranche("widecol read-ahead"))->lock;
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(WcFileNode);
@@ -108,7 +105,6 @@ wc_ra_shmem_startup(void)
 	wc_ra_files = ShmemInitHash("widecol key index read-ahead",
 								WC_RA_MAX_FILES, WC_RA_MAX_FILES,
 								&info, HASH_ELEM | HASH_BLOBS);
-	LWLockRelease(AddinShmemInitLock);
 }
 
 /*
@@ -217,14 +213,4 @@ WcKeyIndexReadAhead(Relation index)
 	pgstat_report_wait_end();
 	CloseTransientFile(fd);
 	return requested;
-}
-
-/* Register the shared memory hooks (from _PG_init) */
-void
-WcReadAheadInit(void)
-{
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = wc_ra_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = wc_ra_shmem_startup;
 }

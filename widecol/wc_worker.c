@@ -164,8 +164,6 @@ typedef struct WcMoverCandidate
 static WcMoverShared *wc_mover_shared = NULL;
 static HTAB *wc_mover_tables = NULL;
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /* Name of the table being moved, for the error context */
@@ -183,27 +181,24 @@ wc_mover_shmem_size(void)
 									   sizeof(WcMoverTableEntry)));
 }
 
-/* shmem_request_hook: reserve the shared state and its lock */
-static void
-wc_mover_shmem_request(void)
+/* Reserve the shared state and its lock (wc_init.c's shmem_request_hook) */
+void
+WcWorkerShmemRequest(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
 	RequestAddinShmemSpace(wc_mover_shmem_size());
 	RequestNamedLWLockTranche("widecol", 1);
 }
 
-/* shmem_startup_hook: create or attach to the shared state */
-static void
-wc_mover_shmem_startup(void)
+/*
+ * Create or attach to the shared state (wc_init.c's shmem_startup_hook,
+ * under AddinShmemInitLock)
+ */
+void
+WcWorkerShmemStartup(void)
 {
 	HASHCTL		info;
 	bool		found;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	wc_mover_shared = ShmemInitStruct("widecol mover", sizeof(WcMoverShared),
 									  &found);
 	if (!found)
@@ -218,7 +213,6 @@ wc_mover_shmem_startup(void)
 	wc_mover_tables = ShmemInitHash("widecol mover tables",
 									WC_MOVER_MAX_TABLES, WC_MOVER_MAX_TABLES,
 									&info, HASH_ELEM | HASH_BLOBS);
-	LWLockRelease(AddinShmemInitLock);
 }
 
 /*
@@ -802,14 +796,10 @@ wc_worker_process_utility(PlannedStmt *pstmt, const char *queryString,
 								params, queryEnv, dest, qc);
 }
 
-/* Install the shared memory hooks, the DDL hook and the launcher */
+/* Install the DDL hook and the launcher */
 void
 WcWorkerInit(void)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = wc_mover_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = wc_mover_shmem_startup;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = wc_worker_process_utility;
 	/* pg_upgrade's servers must not change the data (as autovacuum) */

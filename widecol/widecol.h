@@ -206,12 +206,15 @@ extern int	wc_group_cache_size;
 /* wc_readahead.c */
 extern int	wc_key_index_readahead;
 extern BlockNumber WcKeyIndexReadAhead(Relation index);
-extern void WcReadAheadInit(void);
+extern void WcReadAheadShmemRequest(void);
+extern void WcReadAheadShmemStartup(void);
 
 /* wc_worker.c */
 extern bool wc_mover_enabled;
 extern int	wc_mover_naptime;
 extern int	wc_mover_min_rows;
 extern void WcWorkerInit(void);
+extern void WcWorkerShmemRequest(void);
+extern void WcWorkerShmemStartup(void);
 
 #endif							/* WIDECOL_H */
