@@ -106,15 +106,17 @@ wc_ks_prefetched(WcKeyScanState *ks, BlockNumber blkno)
 }
 
 /*
- * Before block btid is read, unless it is the scan's first: if its page is
- * not in shared buffers (a cold read we did not see coming), ask the
- * kernel to read ahead the pages of the next few opening run entries too
- * (WC_KS_PREFETCH), from the entries btree has already copied from the
- * key index page the scan is on, so the reads are under way at once (a
- * scan that goes on past its first block often spans several).  The first
- * block gets no read-ahead: tail merges keep a partition's newest rows in
- * one block, so "latest N" usually needs no other, and each request is a
- * system call.  Pages read ahead are remembered and not looked up again.
+ * Before block btid is read: if its page is not in shared buffers (a cold
+ * read we did not see coming), ask the kernel to read ahead the pages of
+ * the next opening run entries too, from the entries btree has already
+ * copied from the key index page the scan is on, so the reads are under
+ * way together.  For the scan's first block that is one page: while rows
+ * keep arriving, "latest N" of a partition often spans its newest small
+ * run and the one before (measured: 2 to 3 blocks after 10% new rows), and
+ * a read-ahead request costs a system call that is wasted when the first
+ * block suffices.  A scan that goes on past a block it did not read ahead
+ * reads WC_KS_PREFETCH pages ahead.  Pages read ahead are remembered and
+ * not looked up again.
  * A stale entry may name a page past the end of the TOAST relation:
  * prefetching is a no-op there inside the first segment file, but md.c
  * raises an error for a missing segment file, so farther pages are
@@ -130,7 +132,7 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 	BTScanOpaque so;
 	int			i;
 
-	if (ks->blocks_read == 0 || wc_ks_prefetched(ks, blkno) ||
+	if (wc_ks_prefetched(ks, blkno) ||
 		RelationUsesLocalBuffers(ks->st.toastrel) || ks->scan == NULL)
 		return;
 	if (WcPageIsBuffered(ks->st.toastrel, MAIN_FORKNUM, blkno))
@@ -159,7 +161,7 @@ wc_ks_prefetch(WcKeyScanState *ks, ItemPointer btid)
 		(void) PrefetchBuffer(ks->st.toastrel, MAIN_FORKNUM, page);
 		ks->prefetched[ks->nextprefetch] = page;
 		ks->nextprefetch = (ks->nextprefetch + 1) % WC_KS_PREFETCHED;
-		if (++ahead == WC_KS_PREFETCH)
+		if (++ahead == (ks->blocks_read == 0 ? 1 : WC_KS_PREFETCH))
 			return;
 	}
 }
