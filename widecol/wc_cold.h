@@ -511,7 +511,9 @@ extern Oid	WcStoreBlock(WcStorage *st, WcIndexInserter *ins, WcBlockBuilder *b,
 
 /* wc_merge.c */
 #define WC_MERGE_MAX_ROWS		64	/* most new rows of a partition merged */
+#define WC_DEFER_ROWS			32	/* fewer new rows of a partition may wait */
 extern int	wc_tail_merge_factor;
+extern int	WcMergeBlockRows(WcStorage *st, ItemPointer blocktid, Oid blockid);
 extern WcDecodedBlock *WcMergeTake(WcStorage *st, ItemPointer blocktid,
 								   Oid blockid, TransactionId horizon,
 								   int newrows, MemoryContext cxt);
@@ -534,10 +536,13 @@ typedef struct WcMoveResult
 	int64		left_toasted;	/* with out-of-line values */
 	int64		left_large;		/* over WC_MAX_COLD_ROW */
 	int64		left_order;		/* below their partition's last cold key */
+	int64		left_deferred;	/* kept for their partition's next move */
 	int64		merged_blocks;	/* tail blocks rewritten with new rows */
+	TransactionId horizon;		/* rows older than this were candidates */
 } WcMoveResult;
-extern void WcMove(Relation rel, WcMoveResult *result);
-extern void WcMoveAsOwner(Relation rel, WcMoveResult *result);
+extern void WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result);
+extern void WcMoveAsOwner(Relation rel, TransactionId defer_from,
+						  WcMoveResult *result);
 
 /* wc_sql.c */
 extern bool WcTableIsPublished(Relation rel);

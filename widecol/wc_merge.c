@@ -150,6 +150,37 @@ wc_merge_check_tombs(WcStorage *st, Oid blockid)
 }
 
 /*
+ * Rows of the block whose block tuple is at TOAST TID blocktid (block id
+ * blockid), or -1 if it is not there: what WcMergeTake weighs against the
+ * new rows, for the mover's plan (wc_mover_plan).
+ */
+int
+WcMergeBlockRows(WcStorage *st, ItemPointer blocktid, Oid blockid)
+{
+	Buffer		buf;
+	HeapTupleData btup;
+	Oid			found;
+	const char *data;
+	Size		len;
+	Oid			chunk_id;
+	int32		seq;
+	WcBlockSummary sum;
+
+	if (!WcStorageFetchAt(st, blocktid, &buf, &btup, &found))
+		return -1;
+	sum.nrows = -1;
+	if (found == blockid)
+	{
+		WcStorageGetChunk(&btup, RelationGetDescr(st->toastrel), &chunk_id,
+						  &seq, &data, &len);
+		if (data != NULL)
+			WcBlockSummarize(st->rel, blockid, data, len, &sum);
+	}
+	ReleaseBuffer(buf);
+	return sum.nrows;
+}
+
+/*
  * Take the block tuple at TOAST TID blocktid (block id blockid, the last
  * block of a partition) for a tail merge with newrows moved rows: if it may
  * be merged (file header), delete it in the current transaction and return

@@ -16,7 +16,10 @@
  *		 are counted by reason for VACUUM VERBOSE (WcMoveResult);
  *	  2b. read them once in key order (wc_mover_plan): each partition's
  *		 candidates and the block of its last cold run, for the tail merge
- *		 decisions (wc_merge.c, wc_mover_end_partition);
+ *		 decisions (wc_merge.c, wc_mover_end_partition); for the background
+ *		 mover, partitions with a few new rows and a last block too large
+ *		 to rewrite with them keep their rows in the delta for a later move
+ *		 (wc_mover_plan_deferrals), at most WC_MOVER_DEFER_VISITS visits;
  *	  3. read them back in (partition key, sort key, TID) order, fetching
  *		 each row by its TID, so that every partition of the whole move is
  *		 one key-ordered stream (one run per row group it spans,
@@ -90,6 +93,7 @@ typedef struct WcMoverState
 	WcIndexInserter *ins;
 	Relation	keyidx;			/* the key index, NULL if none */
 	TransactionId horizon;
+	TransactionId defer_from;	/* rows since then may wait, or invalid */
 	WcMoveResult *result;
 	struct WcRedirect *redirects;	/* moves of the batch, written at its end */
 	int			nredirects;
@@ -104,6 +108,7 @@ typedef struct WcMoverState
 	HeapTuple	pending[WC_MERGE_MAX_ROWS];
 	int			npending;
 	bool		merge_ok;		/* the partition's last block is a candidate */
+	bool		deferring;		/* the partition's rows wait (wc_mover_plan) */
 	ItemPointerData tailtid;	/* its TOAST TID and block id */
 	Oid			tailblock;
 	/* the first pass over the candidates (wc_mover_plan) */
@@ -124,7 +129,10 @@ typedef struct WcMovePart
 {
 	HeapTuple	key;			/* a row holding only its partition key */
 	Oid			tailblock;		/* block of its last cold run, or InvalidOid */
+	ItemPointerData tailtid;	/* that block's TOAST TID */
 	int64		ncand;			/* candidate rows */
+	int64		nold;			/* of those, from before defer_from */
+	bool		defer;			/* its rows wait for a later move */
 } WcMovePart;
 
 /* Candidate rows of the partitions whose last cold run is in a block */
@@ -132,6 +140,7 @@ typedef struct WcTailRows
 {
 	Oid			tailblock;
 	int64		ncand;
+	int			blockrows;		/* rows of the block; -2 until read */
 	bool		declined;		/* a tail merge of it was refused this move */
 } WcTailRows;
 
@@ -232,8 +241,8 @@ static void
 wc_mover_sort_begin(WcMoverState *ms)
 {
 	TupleDesc	desc = RelationGetDescr(ms->rel);
-	int			n = ms->keys->nkeys + 1;
-	TupleDesc	sortdesc = CreateTemplateTupleDesc(n);
+	int			n = ms->keys->nkeys + 1;	/* sorted on: key columns, TID */
+	TupleDesc	sortdesc = CreateTemplateTupleDesc(n + 1);
 	AttrNumber *attnums = palloc(sizeof(AttrNumber) * n);
 	Oid		   *ops = palloc(sizeof(Oid) * n);
 	Oid		   *colls = palloc(sizeof(Oid) * n);
@@ -260,6 +269,8 @@ wc_mover_sort_begin(WcMoverState *ms)
 			colls[i] = InvalidOid;
 		}
 	}
+	/* carried along: did the row arrive since defer_from (it may wait)? */
+	TupleDescInitEntry(sortdesc, n + 1, "young", BOOLOID, -1, 0);
 	/* read twice when planned: wc_mover_plan, then wc_mover_write */
 	ms->sort = tuplesort_begin_heap(sortdesc, n, attnums, ops, colls, nullsfirst,
 									maintenance_work_mem, NULL,
@@ -281,6 +292,11 @@ wc_mover_sort_add(WcMoverState *ms, HeapTuple tup)
 										   &slot->tts_isnull[i]);
 	slot->tts_values[i] = PointerGetDatum(&tup->t_self);
 	slot->tts_isnull[i] = false;
+	slot->tts_values[i + 1] =
+		BoolGetDatum(TransactionIdIsValid(ms->defer_from) &&
+					 !TransactionIdPrecedes(HeapTupleHeaderGetXmin(tup->t_data),
+											ms->defer_from));
+	slot->tts_isnull[i + 1] = false;
 	ExecStoreVirtualTuple(slot);
 	tuplesort_puttupleslot(ms->sort, slot);
 }
@@ -323,6 +339,81 @@ wc_mover_slot_vs_last(WcMoverState *ms, Datum *last, bool *lastnull)
 			return c;
 	}
 	return 0;
+}
+
+/* Count the sort slot's row as a candidate of partition part */
+static void
+wc_mover_count(WcMoverState *ms, WcMovePart *part)
+{
+	bool		isnull;
+
+	part->ncand++;
+	if (!DatumGetBool(slot_getattr(ms->sortslot, ms->keys->nkeys + 2, &isnull)))
+		part->nold++;
+}
+
+/*
+ * Deferral (background mover only, ms->defer_from valid): a partition with
+ * fewer than WC_DEFER_ROWS new rows, all of them arrived since defer_from,
+ * whose last block is too large for a tail merge with the new rows of its
+ * partitions (wc_merge.c's rule), keeps its rows in the delta for a later
+ * move.  Moved now, they would be a small run of their own in a block
+ * shared with other partitions' small runs, and that run would stay:
+ * "latest N" of the partition would read one more block for good.  Moved
+ * later, more rows of the partition go together.  The worker passes the
+ * horizon of its visit WC_MOVER_DEFER_VISITS visits back, so a row waits
+ * for at most that many visits.  Deferred partitions have no candidates
+ * for the write pass (their runs do not wait in the carry).
+ */
+static void
+wc_mover_plan_deferrals(WcMoverState *ms)
+{
+	int			i;
+
+	for (i = 0; i < ms->nparts; i++)
+	{
+		WcMovePart *part = &ms->parts[i];
+		WcTailRows *tr;
+
+		if (!OidIsValid(part->tailblock) || part->ncand == 0 ||
+			part->ncand >= WC_DEFER_ROWS || part->nold > 0)
+			continue;
+		tr = hash_search(ms->tailrows, &part->tailblock, HASH_FIND, NULL);
+		Assert(tr != NULL);
+		if (tr->blockrows == -2)
+			tr->blockrows = WcMergeBlockRows(&ms->st, &part->tailtid,
+											 part->tailblock);
+		if (tr->blockrows > (int64) wc_tail_merge_factor *
+			Min(tr->ncand, WC_MAX_BLOCK_ROWS))
+		{
+			part->defer = true;
+			part->ncand = 0;
+		}
+	}
+}
+
+/* The first pass's entry of the partition of row, or NULL */
+static WcMovePart *
+wc_mover_find_part(WcMoverState *ms, HeapTuple row)
+{
+	TupleDesc	desc = RelationGetDescr(ms->rel);
+	int			lo = 0;
+	int			hi = ms->nparts - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			c = WcKeyCompare(ms->keys, ms->parts[mid].key, row, desc,
+									 ms->keys->npk);
+
+		if (c == 0)
+			return &ms->parts[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
 }
 
 /*
@@ -374,7 +465,7 @@ wc_mover_plan(WcMoverState *ms)
 		{
 			/* rows below the last cold key stay in the delta: not counted */
 			if (!has_last || wc_mover_slot_vs_last(ms, last, lastnull) >= 0)
-				ms->parts[ms->nparts - 1].ncand++;
+				wc_mover_count(ms, &ms->parts[ms->nparts - 1]);
 			continue;
 		}
 		/* past maintenance_work_mem, later partitions go unplanned */
@@ -404,7 +495,11 @@ wc_mover_plan(WcMoverState *ms)
 								 ms->batchcxt, &tailtid, &part->tailblock);
 		if (!has_last)
 			part->tailblock = InvalidOid;
-		part->ncand = !has_last || wc_mover_slot_vs_last(ms, last, lastnull) >= 0;
+		part->tailtid = tailtid;
+		part->ncand = part->nold = 0;
+		part->defer = false;
+		if (!has_last || wc_mover_slot_vs_last(ms, last, lastnull) >= 0)
+			wc_mover_count(ms, part);
 	}
 	MemoryContextReset(ms->batchcxt);
 	for (i = 0; i < ms->nparts; i++)
@@ -418,10 +513,13 @@ wc_mover_plan(WcMoverState *ms)
 		if (!found)
 		{
 			tr->ncand = 0;
+			tr->blockrows = -2;
 			tr->declined = false;
 		}
 		tr->ncand += ms->parts[i].ncand;
 	}
+	if (TransactionIdIsValid(ms->defer_from))
+		wc_mover_plan_deferrals(ms);
 	pfree(values);
 	pfree(isnull);
 	tuplesort_rescan(ms->sort);
@@ -434,24 +532,9 @@ wc_mover_plan(WcMoverState *ms)
 static bool
 wc_mover_waits(WcMoverState *ms, HeapTuple row, Oid tailblock)
 {
-	TupleDesc	desc = RelationGetDescr(ms->rel);
-	int			lo = 0;
-	int			hi = ms->nparts - 1;
+	WcMovePart *part = wc_mover_find_part(ms, row);
 
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-		int			c = WcKeyCompare(ms->keys, ms->parts[mid].key, row, desc,
-									 ms->keys->npk);
-
-		if (c == 0)
-			return ms->parts[mid].tailblock == tailblock && ms->parts[mid].ncand > 0;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
+	return part != NULL && part->tailblock == tailblock && part->ncand > 0;
 }
 
 /*
@@ -671,6 +754,18 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 
 				wc_mover_end_partition(ms, b);
 				carried = wc_mover_emit_carry(ms, b, tup);
+				if (ms->plan && TransactionIdIsValid(ms->defer_from))
+				{
+					WcMovePart *part = wc_mover_find_part(ms, tup);
+
+					ms->deferring = part != NULL && part->defer;
+				}
+				prev = tup;
+				if (ms->deferring)
+				{
+					ms->result->left_deferred++;
+					continue;
+				}
 				has_last = WcLastColdKey(ms->rel, ms->keyidx, &ms->st, ms->keys,
 										 ms->horizon, tup, last, lastnull,
 										 ms->batchcxt, &ms->tailtid,
@@ -691,6 +786,11 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 					has_last = true;
 					ms->merge_ok = false;
 				}
+			}
+			else if (ms->deferring)
+			{
+				ms->result->left_deferred++;
+				continue;
 			}
 			prev = tup;
 			if (has_last && WcRowVsKey(ms->keys, RelationGetDescr(ms->rel), tup,
@@ -739,7 +839,7 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
  * holds ShareUpdateExclusiveLock on rel and is in a transaction of its own.
  */
 void
-WcMove(Relation rel, WcMoveResult *result)
+WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result)
 {
 	WcMoverState ms;
 	WcKeys		opts;
@@ -767,6 +867,8 @@ WcMove(Relation rel, WcMoveResult *result)
 	ms.ins = WcIndexInserterBegin(rel);
 	horizon = GetOldestNonRemovableTransactionId(rel);
 	ms.horizon = horizon;
+	result->horizon = horizon;
+	ms.defer_from = defer_from;
 	if (OidIsValid(WcGetKeyIndexInfo(rel)->keyindex))
 		ms.keyidx = index_open(WcGetKeyIndexInfo(rel)->keyindex, AccessShareLock);
 	ms.plan = ms.keyidx != NULL && wc_tail_merge_factor > 0;
@@ -831,7 +933,7 @@ WcMove(Relation rel, WcMoveResult *result)
  * transaction.
  */
 void
-WcMoveAsOwner(Relation rel, WcMoveResult *result)
+WcMoveAsOwner(Relation rel, TransactionId defer_from, WcMoveResult *result)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -841,7 +943,7 @@ WcMoveAsOwner(Relation rel, WcMoveResult *result)
 	SetUserIdAndSecContext(rel->rd_rel->relowner,
 						   save_sec_context | SECURITY_RESTRICTED_OPERATION);
 	save_nestlevel = NewGUCNestLevel();
-	WcMove(rel, result);
+	WcMove(rel, defer_from, result);
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }

@@ -48,6 +48,13 @@
  * Like autovacuum, the mover relies on the statistics, which a crash
  * discards: after one, a table is due again once min_rows new rows arrive.
  *
+ * Deferral: the hash entry also keeps the move horizons of the table's last
+ * WC_MOVER_DEFER_VISITS visits.  A visit for new rows passes the oldest of
+ * them to WcMove, which lets rows that arrived since then wait in the
+ * delta when their partition has few new rows and a last block too large
+ * to rewrite with them (wc_mover.c): such a row waits for at most that
+ * many visits, and a retry of a backlog moves everything.
+ *
  * Locking: the worker takes ShareUpdateExclusiveLock with
  * ConditionalLockRelationOid (a table that is busy with VACUUM, ANALYZE,
  * CREATE INDEX, compact or DDL is skipped until the next pass; the mover
@@ -121,6 +128,9 @@
 /* Naptimes before a table with a backlog is visited again without new rows */
 #define WC_MOVER_RETRY_PASSES	30
 
+/* Visits a new row of a partition with few of them may wait (wc_mover.c) */
+#define WC_MOVER_DEFER_VISITS	3
+
 /* Seconds before the postmaster restarts a launcher that failed */
 #define WC_LAUNCHER_RESTART		10
 
@@ -149,6 +159,9 @@ typedef struct WcMoverTableEntry
 	int64		changes;		/* n_tup_ins + n_tup_upd seen at the visit */
 	int64		backlog;		/* rows that entered and did not move */
 	TimestampTz visited_at;
+	/* move horizons of the last visits, oldest first */
+	TransactionId horizons[WC_MOVER_DEFER_VISITS];
+	int			nhorizons;
 } WcMoverTableEntry;
 
 /* One widecol table of the worker's database and its statistics */
@@ -159,6 +172,8 @@ typedef struct WcMoverCandidate
 	int64		changes;		/* n_tup_ins + n_tup_upd */
 	bool		visited;		/* the mover locked it and tried to move */
 	int64		moved;			/* rows it moved */
+	TransactionId defer_from;	/* rows since then may wait, or invalid */
+	TransactionId horizon;		/* of the move, or invalid */
 } WcMoverCandidate;
 
 static WcMoverShared *wc_mover_shared = NULL;
@@ -475,6 +490,7 @@ wc_mover_due(WcMoverCandidate *cand)
 	WcMoverTableEntry *e;
 	bool		due = true;
 
+	cand->defer_from = InvalidTransactionId;
 	if (cand->live < wc_mover_min_rows)
 		return false;
 	key.dboid = MyDatabaseId;
@@ -489,6 +505,12 @@ wc_mover_due(WcMoverCandidate *cand)
 			TimestampTzPlusMilliseconds(e->visited_at,
 										(int64) wc_mover_naptime * 1000 *
 										WC_MOVER_RETRY_PASSES);
+	/*
+	 * A visit for new rows lets rows that arrived since the oldest
+	 * remembered visit wait (wc_mover.c); a retry of a backlog moves all.
+	 */
+	else if (e != NULL && e->nhorizons > 0)
+		cand->defer_from = e->horizons[0];
 	LWLockRelease(wc_mover_shared->lock);
 	return due;
 }
@@ -520,6 +542,7 @@ wc_mover_remember(WcMoverCandidate *cand)
 		{
 			entered = cand->live;
 			e->backlog = 0;
+			e->nhorizons = 0;
 		}
 		else if (cand->changes >= e->changes)
 			entered = cand->changes - e->changes;
@@ -531,6 +554,16 @@ wc_mover_remember(WcMoverCandidate *cand)
 			e->backlog = Max(e->backlog + entered - cand->moved, 0);
 		e->changes = cand->changes;
 		e->visited_at = GetCurrentTimestamp();
+		if (TransactionIdIsValid(cand->horizon))
+		{
+			if (e->nhorizons == WC_MOVER_DEFER_VISITS)
+			{
+				memmove(e->horizons, e->horizons + 1,
+						sizeof(TransactionId) * (WC_MOVER_DEFER_VISITS - 1));
+				e->nhorizons--;
+			}
+			e->horizons[e->nhorizons++] = cand->horizon;
+		}
 	}
 	LWLockRelease(wc_mover_shared->lock);
 }
@@ -567,6 +600,7 @@ wc_mover_table(WcMoverCandidate *cand)
 		Relation	rel = NULL;
 		WcMoveResult res;
 
+		memset(&res, 0, sizeof(res));
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -604,20 +638,22 @@ wc_mover_table(WcMoverCandidate *cand)
 								wc_mover_current_table)));
 			else
 			{
-				WcMoveAsOwner(rel, &res);
+				WcMoveAsOwner(rel, cand->defer_from, &res);
 				cand->moved = res.moved_rows;
+				cand->horizon = res.horizon;
 			}
 			table_close(rel, NoLock);
 		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		error_context_stack = errcb.previous;
-		if (cand->moved > 0)
+		if (cand->moved > 0 || res.left_deferred > 0)
 			ereport(DEBUG1,
-					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks, rewriting %lld tail blocks",
+					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks, rewriting %lld tail blocks, keeping %lld rows of partitions with few new rows for a later move",
 							(long long) res.moved_rows, wc_mover_current_table,
 							(long long) res.blocks_written,
-							(long long) res.merged_blocks)));
+							(long long) res.merged_blocks,
+							(long long) res.left_deferred)));
 	}
 	PG_CATCH();
 	{
