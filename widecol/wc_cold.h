@@ -538,6 +538,7 @@ typedef struct WcMoveResult
 	int64		left_order;		/* below their partition's last cold key */
 	int64		left_deferred;	/* kept for their partition's next move */
 	int64		merged_blocks;	/* tail blocks rewritten with new rows */
+	int64		key_entries_removed;	/* of pruned delta rows (key index) */
 	TransactionId horizon;		/* rows older than this were candidates */
 } WcMoveResult;
 extern void WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result);

@@ -84,4 +84,11 @@ typedef RelFileNode WcFileNode;
 #define WcFileNodeEquals(a, b)		RelFileNodeEquals((a), (b))
 #endif
 
+/* IndexVacuumInfo names the table from 16 on (btree needs it) */
+#if PG_VERSION_NUM >= 160000
+#define WcIndexVacuumInfoSetHeap(info, rel)	((info)->heaprel = (rel))
+#else
+#define WcIndexVacuumInfoSetHeap(info, rel)	((void) (rel))
+#endif
+
 #endif							/* WC_COMPAT_H */

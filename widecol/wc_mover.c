@@ -29,7 +29,8 @@
  *		 END entry in the key index whose block tuple is not dead is the
  *		 last cold key; rows with a smaller key stay in the delta, so the
  *		 runs of a partition never overlap (blocks are not merged yet);
- *	  5. claim each row with heap_delete(wait = false): a row that is being
+ *	  5. claim each row (not those of deferred partitions, step 2b) with
+ *		 heap_delete(wait = false): a row that is being
  *		 updated, deleted or locked meanwhile (since step 2) stays in the
  *		 delta;
  *	  6. write the claimed rows into blocks (wc_block.c) stored as block
@@ -77,6 +78,7 @@
 
 #include "widecol.h"
 #include "wc_cold.h"
+#include "wc_compat.h"
 
 /* One delta TID and the cold TID its row moved to */
 typedef struct WcRedirect
@@ -94,6 +96,10 @@ typedef struct WcMoverState
 	Relation	keyidx;			/* the key index, NULL if none */
 	TransactionId horizon;
 	TransactionId defer_from;	/* rows since then may wait, or invalid */
+	ItemPointerData *dead;		/* pruned delta items, in TID order */
+	int64		ndead;
+	int64		deadcap;		/* room in dead[] */
+	int64		maxdead;		/* most items remembered */
 	WcMoveResult *result;
 	struct WcRedirect *redirects;	/* moves of the batch, written at its end */
 	int			nredirects;
@@ -109,6 +115,7 @@ typedef struct WcMoverState
 	int			npending;
 	bool		merge_ok;		/* the partition's last block is a candidate */
 	bool		deferring;		/* the partition's rows wait (wc_mover_plan) */
+	HeapTuple	deferkey;		/* and its key */
 	ItemPointerData tailtid;	/* its TOAST TID and block id */
 	Oid			tailblock;
 	/* the first pass over the candidates (wc_mover_plan) */
@@ -734,6 +741,12 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
+		/* the rest of a deferred partition: not even fetched */
+		if (ms->deferring && wc_mover_slot_vs_key(ms, ms->deferkey) == 0)
+		{
+			ms->result->left_deferred++;
+			continue;
+		}
 		tid = slot_getattr(ms->sortslot, nkeys + 1, &isnull);
 		tuple.t_self = *(ItemPointer) DatumGetPointer(tid);
 		if (!heap_fetch(ms->rel, SnapshotAny, &tuple, &buf, false))
@@ -759,11 +772,13 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 					WcMovePart *part = wc_mover_find_part(ms, tup);
 
 					ms->deferring = part != NULL && part->defer;
+					ms->deferkey = ms->deferring ? part->key : NULL;
 				}
 				prev = tup;
 				if (ms->deferring)
 				{
 					ms->result->left_deferred++;
+					bytes += tup->t_len + HEAPTUPLESIZE;
 					continue;
 				}
 				has_last = WcLastColdKey(ms->rel, ms->keyidx, &ms->st, ms->keys,
@@ -786,11 +801,6 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 					has_last = true;
 					ms->merge_ok = false;
 				}
-			}
-			else if (ms->deferring)
-			{
-				ms->result->left_deferred++;
-				continue;
 			}
 			prev = tup;
 			if (has_last && WcRowVsKey(ms->keys, RelationGetDescr(ms->rel), tup,
@@ -834,6 +844,175 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 	pfree(ms->redirects);
 }
 
+/* Order of two TIDs, for bsearch */
+static int
+wc_tid_cmp(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
+/* Remember the LP_DEAD item (blkno, off) of the delta, while there is room */
+static void
+wc_mover_note_dead(WcMoverState *ms, BlockNumber blkno, OffsetNumber off)
+{
+	if (ms->keyidx == NULL || ms->ndead >= ms->maxdead)
+		return;
+	if (ms->ndead == ms->deadcap)
+	{
+		int64		cap = Min(Max(ms->deadcap * 2, 1024), ms->maxdead);
+
+		ms->dead = ms->dead == NULL ?
+			MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * cap) :
+			repalloc_huge(ms->dead, sizeof(ItemPointerData) * cap);
+		ms->deadcap = cap;
+	}
+	Assert(ms->ndead < ms->deadcap);
+	/* ItemPointerSet is a macro that evaluates its pointer more than once */
+	ItemPointerSet(&ms->dead[ms->ndead], blkno, off);
+	ms->ndead++;
+}
+
+/*
+ * Step 2: scan the delta page by page.  Each page is pruned as a scan
+ * would prune it (heap_page_prune_opt: a full page whose dead tuples no
+ * snapshot needs); its live rows that every snapshot sees become
+ * candidates, the others are counted by reason; its LP_DEAD items (rows
+ * earlier moves claimed, or deleted ones, now pruned) are collected for
+ * wc_mover_clean_key_index, at most a quarter of maintenance_work_mem.
+ */
+static void
+wc_mover_collect(WcMoverState *ms)
+{
+	Relation	rel = ms->rel;
+	WcMoveResult *result = ms->result;
+	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+	BlockNumber nblocks;
+	BlockNumber blkno;
+	OffsetNumber cand[MaxHeapTuplesPerPage];
+
+	WC_PHYSICAL_BEGIN();
+	nblocks = RelationGetNumberOfBlocks(rel);
+	WC_PHYSICAL_END();
+	ms->maxdead = Max((Size) maintenance_work_mem * 1024 / 4 / sizeof(ItemPointerData),
+					  MaxHeapTuplesPerPage);
+	for (blkno = 0; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber off;
+		OffsetNumber maxoff;
+		int			ncand = 0;
+		int			i;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		heap_page_prune_opt(rel, buf);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+		{
+			ItemId		lp = PageGetItemId(page, off);
+			HeapTupleData tup;
+			HTSV_Result res;
+
+			if (ItemIdIsDead(lp))
+			{
+				wc_mover_note_dead(ms, blkno, off);
+				continue;
+			}
+			if (!ItemIdIsNormal(lp))
+				continue;
+			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+			tup.t_len = ItemIdGetLength(lp);
+			tup.t_tableOid = RelationGetRelid(rel);
+			ItemPointerSet(&tup.t_self, blkno, off);
+			res = HeapTupleSatisfiesVacuum(&tup, ms->horizon, buf);
+			/* count the live rows that stay, by reason (file header, step 2) */
+			if (res == HEAPTUPLE_INSERT_IN_PROGRESS ||
+				(res == HEAPTUPLE_LIVE &&
+				 !TransactionIdPrecedes(HeapTupleHeaderGetXmin(tup.t_data), ms->horizon)))
+				result->left_recent++;
+			else if (res == HEAPTUPLE_DELETE_IN_PROGRESS)
+				result->left_busy++;
+			else if (res != HEAPTUPLE_LIVE)
+				continue;
+			else if (HeapTupleHasExternal(&tup))
+				result->left_toasted++;
+			else if (tup.t_len > WC_MAX_COLD_ROW)
+				result->left_large++;
+			else
+				cand[ncand++] = off;
+		}
+		/* the pin keeps the tuples in place; the sort may write files */
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		for (i = 0; i < ncand; i++)
+		{
+			HeapTupleData tup;
+			ItemId		lp = PageGetItemId(page, cand[i]);
+
+			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+			tup.t_len = ItemIdGetLength(lp);
+			tup.t_tableOid = RelationGetRelid(rel);
+			ItemPointerSet(&tup.t_self, blkno, cand[i]);
+			wc_mover_sort_add(ms, &tup);
+		}
+		ReleaseBuffer(buf);
+	}
+	FreeAccessStrategy(strategy);
+}
+
+/* Bulk delete callback: is itemptr one of the collected LP_DEAD items? */
+static bool
+wc_mover_is_dead(ItemPointer itemptr, void *state)
+{
+	WcMoverState *ms = (WcMoverState *) state;
+
+	return bsearch(itemptr, ms->dead, ms->ndead, sizeof(ItemPointerData),
+				   wc_tid_cmp) != NULL;
+}
+
+/*
+ * Remove the key index entries of the delta's LP_DEAD items, as VACUUM's
+ * index pass would, so that the leaf pages the rows' entries filled are
+ * reused by later rows instead of splitting: under steady inserts the key
+ * index otherwise grows by every row until VACUUM (5M events plus 500k
+ * inserts: 30 MB at 20% leaf density instead of 5 MB), and a cold key scan
+ * reads a larger index.  Safe outside VACUUM: an LP_DEAD item's tuples are
+ * dead to every snapshot, and the prune record that made it so conflicts
+ * with standby queries before this pass's records replay; the item stays
+ * LP_DEAD, so its TID is not reused before VACUUM has cleaned the other
+ * indexes too.  The pass reads the whole key index, so it runs only when
+ * there is at least one item per key index page.  The caller holds
+ * ShareUpdateExclusiveLock on the table (no VACUUM of the index meanwhile)
+ * and RowExclusiveLock on the index (the index inserter's).
+ */
+static void
+wc_mover_clean_key_index(WcMoverState *ms)
+{
+	IndexVacuumInfo ivinfo;
+	IndexBulkDeleteResult *stats;
+
+	if (ms->ndead < RelationGetNumberOfBlocks(ms->keyidx))
+		return;
+	memset(&ivinfo, 0, sizeof(ivinfo));
+	ivinfo.index = ms->keyidx;
+	ivinfo.analyze_only = false;
+	ivinfo.report_progress = false;
+	ivinfo.estimated_count = true;
+	ivinfo.message_level = DEBUG2;
+	ivinfo.num_heap_tuples = -1;
+	ivinfo.strategy = GetAccessStrategy(BAS_VACUUM);
+	WcIndexVacuumInfoSetHeap(&ivinfo, ms->rel);
+	stats = index_bulk_delete(&ivinfo, NULL, wc_mover_is_dead, ms);
+	if (stats != NULL)
+	{
+		ms->result->key_entries_removed = (int64) stats->tuples_removed;
+		pfree(stats);
+	}
+	FreeAccessStrategy(ivinfo.strategy);
+}
+
 /*
  * Move every movable delta row of rel into the cold tier.  The caller
  * holds ShareUpdateExclusiveLock on rel and is in a transaction of its own.
@@ -846,8 +1025,6 @@ WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result)
 	bool		zstd;
 	int			level;
 	TransactionId horizon;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
 
 	memset(result, 0, sizeof(WcMoveResult));
 	memset(&ms, 0, sizeof(ms));
@@ -873,41 +1050,7 @@ WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result)
 		ms.keyidx = index_open(WcGetKeyIndexInfo(rel)->keyindex, AccessShareLock);
 	ms.plan = ms.keyidx != NULL && wc_tail_merge_factor > 0;
 	wc_mover_sort_begin(&ms);
-
-	WC_PHYSICAL_BEGIN();
-	scan = heap_beginscan(rel, SnapshotAny, 0, NULL, NULL,
-						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT);
-	WC_PHYSICAL_END();
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsBufferHeapTuple);
-	while (heap_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) slot;
-		HeapTuple	tup = bslot->base.tuple;
-		Buffer		buf = bslot->buffer;
-		HTSV_Result res;
-
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		res = HeapTupleSatisfiesVacuum(tup, horizon, buf);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		/* count the live rows that stay, by reason (file header, step 2) */
-		if (res == HEAPTUPLE_INSERT_IN_PROGRESS ||
-			(res == HEAPTUPLE_LIVE &&
-			 !TransactionIdPrecedes(HeapTupleHeaderGetXmin(tup->t_data), horizon)))
-			result->left_recent++;
-		else if (res == HEAPTUPLE_DELETE_IN_PROGRESS)
-			result->left_busy++;
-		else if (res != HEAPTUPLE_LIVE)
-			continue;
-		else if (HeapTupleHasExternal(tup))
-			result->left_toasted++;
-		else if (tup->t_len > WC_MAX_COLD_ROW)
-			result->left_large++;
-		else
-			wc_mover_sort_add(&ms, tup);
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	heap_endscan(scan);
+	wc_mover_collect(&ms);
 	tuplesort_performsort(ms.sort);
 	if (ms.plan)
 		wc_mover_plan(&ms);
@@ -916,6 +1059,8 @@ WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result)
 	tuplesort_end(ms.sort);
 	ExecDropSingleTupleTableSlot(ms.sortslot);
 
+	if (ms.keyidx != NULL && ms.ndead > 0)
+		wc_mover_clean_key_index(&ms);
 	WcIndexInserterEnd(ms.ins);
 	if (ms.keyidx != NULL)
 		index_close(ms.keyidx, AccessShareLock);

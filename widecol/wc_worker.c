@@ -53,7 +53,8 @@
  * them to WcMove, which lets rows that arrived since then wait in the
  * delta when their partition has few new rows and a last block too large
  * to rewrite with them (wc_mover.c): such a row waits for at most that
- * many visits, and a retry of a backlog moves everything.
+ * many visits; when no new rows come, a retry WC_MOVER_RETRY_PASSES
+ * naptimes after the visit that let rows wait moves everything.
  *
  * Locking: the worker takes ShareUpdateExclusiveLock with
  * ConditionalLockRelationOid (a table that is busy with VACUUM, ANALYZE,
@@ -162,6 +163,7 @@ typedef struct WcMoverTableEntry
 	/* move horizons of the last visits, oldest first */
 	TransactionId horizons[WC_MOVER_DEFER_VISITS];
 	int			nhorizons;
+	int64		deferred;		/* rows the last visit let wait */
 } WcMoverTableEntry;
 
 /* One widecol table of the worker's database and its statistics */
@@ -174,6 +176,7 @@ typedef struct WcMoverCandidate
 	int64		moved;			/* rows it moved */
 	TransactionId defer_from;	/* rows since then may wait, or invalid */
 	TransactionId horizon;		/* of the move, or invalid */
+	int64		deferred;		/* rows it let wait */
 } WcMoverCandidate;
 
 static WcMoverShared *wc_mover_shared = NULL;
@@ -500,16 +503,20 @@ wc_mover_due(WcMoverCandidate *cand)
 	/* fewer new rows than min_rows (a reset of the statistics counts as new) */
 	if (e != NULL && cand->changes >= e->changes &&
 		cand->changes - e->changes < wc_mover_min_rows)
-		due = e->backlog >= wc_mover_min_rows &&
+		due = (e->backlog >= wc_mover_min_rows || e->deferred > 0) &&
 			GetCurrentTimestamp() >=
 			TimestampTzPlusMilliseconds(e->visited_at,
 										(int64) wc_mover_naptime * 1000 *
 										WC_MOVER_RETRY_PASSES);
 	/*
 	 * A visit for new rows lets rows that arrived since the oldest
-	 * remembered visit wait (wc_mover.c); a retry of a backlog moves all.
+	 * remembered visit wait (wc_mover.c); a retry moves all, so rows that
+	 * waited are moved at the latest WC_MOVER_RETRY_PASSES naptimes later
+	 * when no new rows come.  A horizon more than 2^30 transactions old
+	 * (the table was not visited meanwhile) is not compared with.
 	 */
-	else if (e != NULL && e->nhorizons > 0)
+	else if (e != NULL && e->nhorizons > 0 &&
+			 (uint32) (ReadNextTransactionId() - e->horizons[0]) < (1U << 30))
 		cand->defer_from = e->horizons[0];
 	LWLockRelease(wc_mover_shared->lock);
 	return due;
@@ -553,6 +560,7 @@ wc_mover_remember(WcMoverCandidate *cand)
 		else
 			e->backlog = Max(e->backlog + entered - cand->moved, 0);
 		e->changes = cand->changes;
+		e->deferred = cand->deferred;
 		e->visited_at = GetCurrentTimestamp();
 		if (TransactionIdIsValid(cand->horizon))
 		{
@@ -641,6 +649,7 @@ wc_mover_table(WcMoverCandidate *cand)
 				WcMoveAsOwner(rel, cand->defer_from, &res);
 				cand->moved = res.moved_rows;
 				cand->horizon = res.horizon;
+				cand->deferred = res.left_deferred;
 			}
 			table_close(rel, NoLock);
 		}
@@ -649,11 +658,12 @@ wc_mover_table(WcMoverCandidate *cand)
 		error_context_stack = errcb.previous;
 		if (cand->moved > 0 || res.left_deferred > 0)
 			ereport(DEBUG1,
-					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks, rewriting %lld tail blocks, keeping %lld rows of partitions with few new rows for a later move",
+					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks, rewriting %lld tail blocks, keeping %lld rows of partitions with few new rows for a later move, removing %lld key index entries of pruned rows",
 							(long long) res.moved_rows, wc_mover_current_table,
 							(long long) res.blocks_written,
 							(long long) res.merged_blocks,
-							(long long) res.left_deferred)));
+							(long long) res.left_deferred,
+							(long long) res.key_entries_removed)));
 	}
 	PG_CATCH();
 	{

@@ -22,13 +22,13 @@ log_min_messages = debug1
 });
 $node->start;
 
-# user 1: one block of 200 rows, too large to rewrite with a few new rows
+# user 1: one block of 280 rows, too large to rewrite with a few new rows
 # (tail_merge_factor 16)
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION widecol;
 	CREATE TABLE ev (user_id int, ts int, payload text)
 	  USING widecol WITH (partition_key = 'user_id', sort_key = 'ts');
-	INSERT INTO ev SELECT 1, g, 'old' FROM generate_series(1, 200) g;
+	INSERT INTO ev SELECT 1, g, 'old' FROM generate_series(1, 280) g;
 });
 $node->safe_psql('postgres', q{SELECT widecol.compact('ev')});
 
@@ -48,7 +48,7 @@ $node->poll_query_until('postgres',
 
 # three batches of three rows of user 1, each seen by a visit of its own:
 # all of them wait
-my $ts = 200;
+my $ts = 280;
 foreach my $kept (3, 6, 9)
 {
 	my $offset = -s $node->logfile;
