@@ -4,16 +4,18 @@
  *	  The mover: delta rows into compressed cold blocks, in one
  *	  transaction (widecol.compact()).
  *
- * Protocol (DESIGN.md 7.2, phase 2a: no merging of runs):
+ * Protocol (DESIGN.md 7.2):
  *	  1. the caller holds ShareUpdateExclusiveLock on the table (one mover,
  *		 VACUUM, ANALYZE or CIC at a time; DML and SELECT proceed);
  *		 predicate locks move to relation level (TIDs change);
- *	  2. collect: a SnapshotAny scan of the delta keeps tuples that are
+ *	  2. collect: a scan of the delta page by page (each page pruned as a
+ *		 scan prunes it) keeps tuples that are
  *		 HEAPTUPLE_LIVE with xmin before GetOldestNonRemovableTransactionId
  *		 (every snapshot sees them), no out-of-line values, and at most
  *		 WC_MAX_COLD_ROW bytes; their keys and TIDs go into a tuplesort
  *		 (maintenance_work_mem, spilling to disk); the live rows that stay
- *		 are counted by reason for VACUUM VERBOSE (WcMoveResult);
+ *		 are counted by reason for VACUUM VERBOSE (WcMoveResult); the
+ *		 pages' LP_DEAD items are remembered for step 8;
  *	  2b. read them once in key order (wc_mover_plan): each partition's
  *		 candidates and the block of its last cold run, for the tail merge
  *		 decisions (wc_merge.c, wc_mover_end_partition); for the background
@@ -42,8 +44,13 @@
  *		 step 3,
  *		 written before the transaction commits), so a
  *		 transaction that read the delta copy and then updates, deletes or
- *		 locks it follows the move (wc_delta.c).
- * Everything commits or aborts together: a snapshot that does not see the
+ *		 locks it follows the move (wc_delta.c);
+ *	  8. key index cleanup (wc_mover_clean_key_index): the key index
+ *		 entries of the LP_DEAD items of step 2 (rows earlier moves
+ *		 claimed, pruned since) are bulk deleted, as VACUUM would, when
+ *		 there is at least one item per key index page.
+ * Everything commits or aborts together (step 8 needs no undo: it removes
+ * entries of rows no snapshot can see): a snapshot that does not see the
  * mover's transaction sees the delta copies, one that does sees the cold
  * copies (DESIGN.md 2.5).  All writes are heap, btree and generic WAL.
  * Step 4 counts blocks of aborted movers that are not yet DEAD and the
