@@ -538,11 +538,20 @@ typedef struct WcMoveResult
 	int64		left_order;		/* below their partition's last cold key */
 	int64		left_deferred;	/* kept for their partition's next move */
 	int64		merged_blocks;	/* tail blocks rewritten with new rows */
-	int64		key_entries_removed;	/* of pruned delta rows (key index) */
+	int64		dead_items;		/* LP_DEAD items of the delta seen */
+	bool		key_cleaned;	/* their key index entries were removed */
+	int64		key_entries_removed;
 	TransactionId horizon;		/* rows older than this were candidates */
 } WcMoveResult;
-extern void WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result);
-extern void WcMoveAsOwner(Relation rel, TransactionId defer_from,
+
+/* What the background mover knows of a table (NULL for other callers) */
+typedef struct WcMoveParams
+{
+	TransactionId defer_from;	/* rows since then may wait, or invalid */
+	int64		dead_cleaned;	/* LP_DEAD items the last key index cleanup saw */
+} WcMoveParams;
+extern void WcMove(Relation rel, const WcMoveParams *params, WcMoveResult *result);
+extern void WcMoveAsOwner(Relation rel, const WcMoveParams *params,
 						  WcMoveResult *result);
 
 /* wc_sql.c */

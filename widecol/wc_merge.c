@@ -150,6 +150,30 @@ wc_merge_check_tombs(WcStorage *st, Oid blockid)
 }
 
 /*
+ * Pin the block tuple of block blockid at TOAST TID blocktid and find its
+ * payload (*data is NULL if it has none inline); false if it is not there.
+ */
+static bool
+wc_merge_fetch(WcStorage *st, ItemPointer blocktid, Oid blockid, Buffer *buf,
+			   HeapTupleData *btup, const char **data, Size *len)
+{
+	Oid			found;
+	Oid			chunk_id;
+	int32		seq;
+
+	if (!WcStorageFetchAt(st, blocktid, buf, btup, &found))
+		return false;
+	if (found != blockid)
+	{
+		ReleaseBuffer(*buf);
+		return false;
+	}
+	WcStorageGetChunk(btup, RelationGetDescr(st->toastrel), &chunk_id, &seq,
+					  data, len);
+	return true;
+}
+
+/*
  * Rows of the block whose block tuple is at TOAST TID blocktid (block id
  * blockid), or -1 if it is not there: what WcMergeTake weighs against the
  * new rows, for the mover's plan (wc_mover_plan).
@@ -159,23 +183,15 @@ WcMergeBlockRows(WcStorage *st, ItemPointer blocktid, Oid blockid)
 {
 	Buffer		buf;
 	HeapTupleData btup;
-	Oid			found;
 	const char *data;
 	Size		len;
-	Oid			chunk_id;
-	int32		seq;
 	WcBlockSummary sum;
 
-	if (!WcStorageFetchAt(st, blocktid, &buf, &btup, &found))
+	if (!wc_merge_fetch(st, blocktid, blockid, &buf, &btup, &data, &len))
 		return -1;
 	sum.nrows = -1;
-	if (found == blockid)
-	{
-		WcStorageGetChunk(&btup, RelationGetDescr(st->toastrel), &chunk_id,
-						  &seq, &data, &len);
-		if (data != NULL)
-			WcBlockSummarize(st->rel, blockid, data, len, &sum);
-	}
+	if (data != NULL)
+		WcBlockSummarize(st->rel, blockid, data, len, &sum);
 	ReleaseBuffer(buf);
 	return sum.nrows;
 }
@@ -193,29 +209,19 @@ WcMergeTake(WcStorage *st, ItemPointer blocktid, Oid blockid,
 	Relation	rel = st->rel;
 	Buffer		buf;
 	HeapTupleData btup;
-	Oid			found;
 	const char *data;
 	Size		len;
-	Oid			chunk_id;
-	int32		seq;
 	WcBlockSummary sum;
 	HTSV_Result res;
 	WcDecodedBlock *blk = NULL;
 	TM_FailureData tmfd;
 	int			locked = 0;
 
-	if (!WcStorageFetchAt(st, blocktid, &buf, &btup, &found))
+	if (!wc_merge_fetch(st, blocktid, blockid, &buf, &btup, &data, &len))
 		return NULL;
-	if (found != blockid)
-	{
-		ReleaseBuffer(buf);
-		return NULL;
-	}
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	res = HeapTupleSatisfiesVacuum(&btup, horizon, buf);
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-	WcStorageGetChunk(&btup, RelationGetDescr(st->toastrel), &chunk_id, &seq,
-					  &data, &len);
 	if (res != HEAPTUPLE_LIVE || data == NULL ||
 		!TransactionIdPrecedes(HeapTupleHeaderGetXmin(btup.t_data), horizon))
 	{

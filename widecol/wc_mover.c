@@ -8,14 +8,18 @@
  *	  1. the caller holds ShareUpdateExclusiveLock on the table (one mover,
  *		 VACUUM, ANALYZE or CIC at a time; DML and SELECT proceed);
  *		 predicate locks move to relation level (TIDs change);
- *	  2. collect: a scan of the delta page by page (each page pruned as a
- *		 scan prunes it) keeps tuples that are
+ *	  2. collect: a scan of the delta page by page (each page pruned as an
+ *		 index fetch prunes it) keeps tuples that are
  *		 HEAPTUPLE_LIVE with xmin before GetOldestNonRemovableTransactionId
  *		 (every snapshot sees them), no out-of-line values, and at most
  *		 WC_MAX_COLD_ROW bytes; their keys and TIDs go into a tuplesort
  *		 (maintenance_work_mem, spilling to disk); the live rows that stay
  *		 are counted by reason for VACUUM VERBOSE (WcMoveResult); the
- *		 pages' LP_DEAD items are remembered for step 8;
+ *		 pages' LP_DEAD items are remembered;
+ *	  2a. key index cleanup (wc_mover_clean_key_index): the key index
+ *		 entries of those items (rows earlier moves claimed, pruned since)
+ *		 are bulk deleted, as VACUUM would, when there are enough new ones,
+ *		 before this move claims any row;
  *	  2b. read them once in key order (wc_mover_plan): each partition's
  *		 candidates and the block of its last cold run, for the tail merge
  *		 decisions (wc_merge.c, wc_mover_end_partition); for the background
@@ -44,12 +48,8 @@
  *		 step 3,
  *		 written before the transaction commits), so a
  *		 transaction that read the delta copy and then updates, deletes or
- *		 locks it follows the move (wc_delta.c);
- *	  8. key index cleanup (wc_mover_clean_key_index): the key index
- *		 entries of the LP_DEAD items of step 2 (rows earlier moves
- *		 claimed, pruned since) are bulk deleted, as VACUUM would, when
- *		 there is at least one item per key index page.
- * Everything commits or aborts together (step 8 needs no undo: it removes
+ *		 locks it follows the move (wc_delta.c).
+ * Everything commits or aborts together (step 2a needs no undo: it removes
  * entries of rows no snapshot can see): a snapshot that does not see the
  * mover's transaction sees the delta copies, one that does sees the cold
  * copies (DESIGN.md 2.5).  All writes are heap, btree and generic WAL.
@@ -72,6 +72,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "storage/procarray.h"
 #include "storage/predicate.h"
 #include "utils/datum.h"
@@ -103,6 +104,7 @@ typedef struct WcMoverState
 	Relation	keyidx;			/* the key index, NULL if none */
 	TransactionId horizon;
 	TransactionId defer_from;	/* rows since then may wait, or invalid */
+	int64		dead_cleaned;	/* items the table's last cleanup saw */
 	ItemPointerData *dead;		/* pruned delta items, in TID order */
 	int64		ndead;
 	int64		deadcap;		/* room in dead[] */
@@ -880,9 +882,11 @@ wc_mover_note_dead(WcMoverState *ms, BlockNumber blkno, OffsetNumber off)
 }
 
 /*
- * Step 2: scan the delta page by page.  Each page is pruned as a scan
- * would prune it (heap_page_prune_opt: a full page whose dead tuples no
- * snapshot needs); its live rows that every snapshot sees become
+ * Step 2: scan the delta page by page.  Each page is pruned as an index
+ * fetch or a page-at-a-time scan would prune it (heap_page_prune_opt: a
+ * full page whose dead tuples no snapshot needs; the mover's old SnapshotAny
+ * scan did not prune, so delta pages the mover emptied waited for VACUUM
+ * or a reader to be reused); its live rows that every snapshot sees become
  * candidates, the others are counted by reason; its LP_DEAD items (rows
  * earlier moves claimed, or deleted ones, now pruned) are collected for
  * wc_mover_clean_key_index, at most a quarter of maintenance_work_mem.
@@ -892,7 +896,7 @@ wc_mover_collect(WcMoverState *ms)
 {
 	Relation	rel = ms->rel;
 	WcMoveResult *result = ms->result;
-	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+	BufferAccessStrategy strategy = NULL;
 	BlockNumber nblocks;
 	BlockNumber blkno;
 	OffsetNumber cand[MaxHeapTuplesPerPage];
@@ -900,6 +904,9 @@ wc_mover_collect(WcMoverState *ms)
 	WC_PHYSICAL_BEGIN();
 	nblocks = RelationGetNumberOfBlocks(rel);
 	WC_PHYSICAL_END();
+	/* a ring of buffers for a delta larger than a quarter of them, as heap's scans */
+	if (nblocks > (BlockNumber) (NBuffers / 4))
+		strategy = GetAccessStrategy(BAS_BULKREAD);
 	ms->maxdead = Max((Size) maintenance_work_mem * 1024 / 4 / sizeof(ItemPointerData),
 					  MaxHeapTuplesPerPage);
 	for (blkno = 0; blkno < nblocks; blkno++)
@@ -966,7 +973,8 @@ wc_mover_collect(WcMoverState *ms)
 		}
 		ReleaseBuffer(buf);
 	}
-	FreeAccessStrategy(strategy);
+	if (strategy != NULL)
+		FreeAccessStrategy(strategy);
 }
 
 /* Bulk delete callback: is itemptr one of the collected LP_DEAD items? */
@@ -989,19 +997,31 @@ wc_mover_is_dead(ItemPointer itemptr, void *state)
  * dead to every snapshot, and the prune record that made it so conflicts
  * with standby queries before this pass's records replay; the item stays
  * LP_DEAD, so its TID is not reused before VACUUM has cleaned the other
- * indexes too.  The pass reads the whole key index, so it runs only when
- * there is at least one item per key index page.  The caller holds
- * ShareUpdateExclusiveLock on the table (no VACUUM of the index meanwhile)
- * and RowExclusiveLock on the index (the index inserter's).
+ * indexes too.
+ *
+ * When: the pass reads the whole key index, so it runs only when there is
+ * at least one item per key index page that the table's last cleanup did
+ * not see (items stay LP_DEAD until VACUUM; the background mover passes
+ * the count its last cleanup saw, and fewer items now means VACUUM has
+ * run since).  And only before the move claims a row: btree waits for a
+ * cleanup lock on each leaf page, and a keyscan that holds a leaf's pin
+ * while it waits for the mover's transaction (an UPDATE of a row the
+ * mover claimed) would wait forever, unseen by the deadlock detector; a
+ * transaction that already has an xid (compact() after writes) skips it.
+ * The caller holds ShareUpdateExclusiveLock on the table (no VACUUM of the
+ * index meanwhile).
  */
 static void
 wc_mover_clean_key_index(WcMoverState *ms)
 {
 	IndexVacuumInfo ivinfo;
 	IndexBulkDeleteResult *stats;
+	int64		seen = ms->dead_cleaned <= ms->ndead ? ms->dead_cleaned : 0;
 
-	if (ms->ndead < RelationGetNumberOfBlocks(ms->keyidx))
+	if (ms->ndead - seen < RelationGetNumberOfBlocks(ms->keyidx) ||
+		TransactionIdIsValid(GetTopTransactionIdIfAny()))
 		return;
+	LockRelation(ms->keyidx, RowExclusiveLock);
 	memset(&ivinfo, 0, sizeof(ivinfo));
 	ivinfo.index = ms->keyidx;
 	ivinfo.analyze_only = false;
@@ -1017,7 +1037,10 @@ wc_mover_clean_key_index(WcMoverState *ms)
 		ms->result->key_entries_removed = (int64) stats->tuples_removed;
 		pfree(stats);
 	}
+	ms->result->key_cleaned = true;
 	FreeAccessStrategy(ivinfo.strategy);
+	pfree(ms->dead);
+	ms->dead = NULL;
 }
 
 /*
@@ -1025,7 +1048,7 @@ wc_mover_clean_key_index(WcMoverState *ms)
  * holds ShareUpdateExclusiveLock on rel and is in a transaction of its own.
  */
 void
-WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result)
+WcMove(Relation rel, const WcMoveParams *params, WcMoveResult *result)
 {
 	WcMoverState ms;
 	WcKeys		opts;
@@ -1052,12 +1075,19 @@ WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result)
 	horizon = GetOldestNonRemovableTransactionId(rel);
 	ms.horizon = horizon;
 	result->horizon = horizon;
-	ms.defer_from = defer_from;
+	if (params != NULL)
+	{
+		ms.defer_from = params->defer_from;
+		ms.dead_cleaned = params->dead_cleaned;
+	}
 	if (OidIsValid(WcGetKeyIndexInfo(rel)->keyindex))
 		ms.keyidx = index_open(WcGetKeyIndexInfo(rel)->keyindex, AccessShareLock);
 	ms.plan = ms.keyidx != NULL && wc_tail_merge_factor > 0;
 	wc_mover_sort_begin(&ms);
 	wc_mover_collect(&ms);
+	result->dead_items = ms.ndead;
+	if (ms.keyidx != NULL && ms.ndead > 0)
+		wc_mover_clean_key_index(&ms);
 	tuplesort_performsort(ms.sort);
 	if (ms.plan)
 		wc_mover_plan(&ms);
@@ -1066,8 +1096,6 @@ WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result)
 	tuplesort_end(ms.sort);
 	ExecDropSingleTupleTableSlot(ms.sortslot);
 
-	if (ms.keyidx != NULL && ms.ndead > 0)
-		wc_mover_clean_key_index(&ms);
 	WcIndexInserterEnd(ms.ins);
 	if (ms.keyidx != NULL)
 		index_close(ms.keyidx, AccessShareLock);
@@ -1085,7 +1113,7 @@ WcMove(Relation rel, TransactionId defer_from, WcMoveResult *result)
  * transaction.
  */
 void
-WcMoveAsOwner(Relation rel, TransactionId defer_from, WcMoveResult *result)
+WcMoveAsOwner(Relation rel, const WcMoveParams *params, WcMoveResult *result)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -1095,7 +1123,7 @@ WcMoveAsOwner(Relation rel, TransactionId defer_from, WcMoveResult *result)
 	SetUserIdAndSecContext(rel->rd_rel->relowner,
 						   save_sec_context | SECURITY_RESTRICTED_OPERATION);
 	save_nestlevel = NewGUCNestLevel();
-	WcMove(rel, defer_from, result);
+	WcMove(rel, params, result);
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }

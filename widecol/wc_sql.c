@@ -117,7 +117,7 @@ widecol_compact(PG_FUNCTION_ARGS)
 	PreventInTransactionBlock(true, "widecol.compact()");
 	rel = wc_open_owned_table(relid, ShareUpdateExclusiveLock, true);
 	wc_refuse_published(rel);
-	WcMoveAsOwner(rel, InvalidTransactionId, &res);
+	WcMoveAsOwner(rel, NULL, &res);
 	table_close(rel, NoLock);
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)

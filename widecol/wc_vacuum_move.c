@@ -263,7 +263,7 @@ wc_vacmove_guarded(Relation rel, WcMoveResult *res)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		WcMoveAsOwner(rel, InvalidTransactionId, res);
+		WcMoveAsOwner(rel, NULL, res);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;

@@ -164,6 +164,7 @@ typedef struct WcMoverTableEntry
 	TransactionId horizons[WC_MOVER_DEFER_VISITS];
 	int			nhorizons;
 	int64		deferred;		/* rows the last visit let wait */
+	int64		dead_cleaned;	/* LP_DEAD items the last key index cleanup saw */
 } WcMoverTableEntry;
 
 /* One widecol table of the worker's database and its statistics */
@@ -174,9 +175,11 @@ typedef struct WcMoverCandidate
 	int64		changes;		/* n_tup_ins + n_tup_upd */
 	bool		visited;		/* the mover locked it and tried to move */
 	int64		moved;			/* rows it moved */
-	TransactionId defer_from;	/* rows since then may wait, or invalid */
-	TransactionId horizon;		/* of the move, or invalid */
+	WcMoveParams params;		/* from the table's last visits */
+	TransactionId horizon;		/* of the move, or invalid if none ran */
 	int64		deferred;		/* rows it let wait */
+	int64		dead_items;		/* LP_DEAD items of the delta it saw */
+	bool		key_cleaned;	/* and removed their key index entries */
 } WcMoverCandidate;
 
 static WcMoverShared *wc_mover_shared = NULL;
@@ -493,7 +496,8 @@ wc_mover_due(WcMoverCandidate *cand)
 	WcMoverTableEntry *e;
 	bool		due = true;
 
-	cand->defer_from = InvalidTransactionId;
+	cand->params.defer_from = InvalidTransactionId;
+	cand->params.dead_cleaned = 0;
 	if (cand->live < wc_mover_min_rows)
 		return false;
 	key.dboid = MyDatabaseId;
@@ -517,7 +521,9 @@ wc_mover_due(WcMoverCandidate *cand)
 	 */
 	else if (e != NULL && e->nhorizons > 0 &&
 			 (uint32) (ReadNextTransactionId() - e->horizons[0]) < (1U << 30))
-		cand->defer_from = e->horizons[0];
+		cand->params.defer_from = e->horizons[0];
+	if (e != NULL)
+		cand->params.dead_cleaned = e->dead_cleaned;
 	LWLockRelease(wc_mover_shared->lock);
 	return due;
 }
@@ -550,6 +556,8 @@ wc_mover_remember(WcMoverCandidate *cand)
 			entered = cand->live;
 			e->backlog = 0;
 			e->nhorizons = 0;
+			e->deferred = 0;
+			e->dead_cleaned = 0;
 		}
 		else if (cand->changes >= e->changes)
 			entered = cand->changes - e->changes;
@@ -560,10 +568,15 @@ wc_mover_remember(WcMoverCandidate *cand)
 		else
 			e->backlog = Max(e->backlog + entered - cand->moved, 0);
 		e->changes = cand->changes;
-		e->deferred = cand->deferred;
 		e->visited_at = GetCurrentTimestamp();
+		/* a visit that failed or skipped the table keeps what was known */
 		if (TransactionIdIsValid(cand->horizon))
 		{
+			e->deferred = cand->deferred;
+			if (cand->key_cleaned)
+				e->dead_cleaned = cand->dead_items;
+			else if (cand->dead_items < e->dead_cleaned)
+				e->dead_cleaned = 0;	/* VACUUM ran: every item is new */
 			if (e->nhorizons == WC_MOVER_DEFER_VISITS)
 			{
 				memmove(e->horizons, e->horizons + 1,
@@ -583,6 +596,30 @@ wc_mover_error_context(void *arg)
 	if (wc_mover_current_table != NULL)
 		errcontext("widecol mover moving rows of table \"%s\"",
 				   wc_mover_current_table);
+}
+
+/*
+ * ShareUpdateExclusiveLock on widecol table relid, if free, and the table
+ * opened; NULL if it is locked, gone, or its OID now names something else.
+ */
+static Relation
+wc_mover_open(Oid relid)
+{
+	Relation	rel;
+
+	if (!ConditionalLockRelationOid(relid, ShareUpdateExclusiveLock))
+		return NULL;
+	/* it may have been dropped, or its OID reused, meanwhile */
+	rel = try_relation_open(relid, NoLock);
+	if (rel != NULL &&
+		(rel->rd_rel->relkind != RELKIND_RELATION ||
+		 rel->rd_tableam != WcGetRoutine() ||
+		 RelationUsesLocalBuffers(rel)))
+	{
+		relation_close(rel, NoLock);
+		rel = NULL;
+	}
+	return rel;
 }
 
 /*
@@ -612,22 +649,10 @@ wc_mover_table(WcMoverCandidate *cand)
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		if (ConditionalLockRelationOid(cand->relid, ShareUpdateExclusiveLock))
-		{
-			/* it may have been dropped, or its OID reused, meanwhile */
-			rel = try_relation_open(cand->relid, NoLock);
-			if (rel != NULL &&
-				(rel->rd_rel->relkind != RELKIND_RELATION ||
-				 rel->rd_tableam != WcGetRoutine() ||
-				 RelationUsesLocalBuffers(rel)))
-			{
-				relation_close(rel, NoLock);
-				rel = NULL;
-			}
-		}
-		else
+		rel = wc_mover_open(cand->relid);
+		if (rel == NULL)
 			ereport(DEBUG1,
-					(errmsg("widecol mover skipped table with OID %u: it is locked",
+					(errmsg("widecol mover skipped table with OID %u: it is locked or gone",
 							cand->relid)));
 		if (rel != NULL)
 		{
@@ -646,17 +671,19 @@ wc_mover_table(WcMoverCandidate *cand)
 								wc_mover_current_table)));
 			else
 			{
-				WcMoveAsOwner(rel, cand->defer_from, &res);
+				WcMoveAsOwner(rel, &cand->params, &res);
 				cand->moved = res.moved_rows;
 				cand->horizon = res.horizon;
 				cand->deferred = res.left_deferred;
+				cand->dead_items = res.dead_items;
+				cand->key_cleaned = res.key_cleaned;
 			}
 			table_close(rel, NoLock);
 		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		error_context_stack = errcb.previous;
-		if (cand->moved > 0 || res.left_deferred > 0)
+		if (cand->moved > 0 || res.left_deferred > 0 || res.key_cleaned)
 			ereport(DEBUG1,
 					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks, rewriting %lld tail blocks, keeping %lld rows of partitions with few new rows for a later move, removing %lld key index entries of pruned rows",
 							(long long) res.moved_rows, wc_mover_current_table,
