@@ -174,12 +174,8 @@ typedef struct WcMoverCandidate
 	int64		live;			/* n_live_tup */
 	int64		changes;		/* n_tup_ins + n_tup_upd */
 	bool		visited;		/* the mover locked it and tried to move */
-	int64		moved;			/* rows it moved */
 	WcMoveParams params;		/* from the table's last visits */
-	TransactionId horizon;		/* of the move, or invalid if none ran */
-	int64		deferred;		/* rows it let wait */
-	int64		dead_items;		/* LP_DEAD items of the delta it saw */
-	bool		key_cleaned;	/* and removed their key index entries */
+	WcMoveResult res;			/* of its move (horizon invalid if none ran) */
 } WcMoverCandidate;
 
 static WcMoverShared *wc_mover_shared = NULL;
@@ -528,7 +524,7 @@ wc_mover_due(WcMoverCandidate *cand)
 	return due;
 }
 
-/* Remember that the mover visited cand now and moved cand->moved rows */
+/* Remember that the mover visited cand now, and what its move did */
 static void
 wc_mover_remember(WcMoverCandidate *cand)
 {
@@ -563,19 +559,19 @@ wc_mover_remember(WcMoverCandidate *cand)
 			entered = cand->changes - e->changes;
 		else
 			entered = cand->changes;	/* the statistics were reset */
-		if (entered == 0 && cand->moved == 0)
+		if (entered == 0 && cand->res.moved_rows == 0)
 			e->backlog = 0;
 		else
-			e->backlog = Max(e->backlog + entered - cand->moved, 0);
+			e->backlog = Max(e->backlog + entered - cand->res.moved_rows, 0);
 		e->changes = cand->changes;
 		e->visited_at = GetCurrentTimestamp();
 		/* a visit that failed or skipped the table keeps what was known */
-		if (TransactionIdIsValid(cand->horizon))
+		if (TransactionIdIsValid(cand->res.horizon))
 		{
-			e->deferred = cand->deferred;
-			if (cand->key_cleaned)
-				e->dead_cleaned = cand->dead_items;
-			else if (cand->dead_items < e->dead_cleaned)
+			e->deferred = cand->res.left_deferred;
+			if (cand->res.key_cleaned)
+				e->dead_cleaned = cand->res.dead_items;
+			else if (cand->res.dead_items < e->dead_cleaned)
 				e->dead_cleaned = 0;	/* VACUUM ran: every item is new */
 			if (e->nhorizons == WC_MOVER_DEFER_VISITS)
 			{
@@ -583,7 +579,7 @@ wc_mover_remember(WcMoverCandidate *cand)
 						sizeof(TransactionId) * (WC_MOVER_DEFER_VISITS - 1));
 				e->nhorizons--;
 			}
-			e->horizons[e->nhorizons++] = cand->horizon;
+			e->horizons[e->nhorizons++] = cand->res.horizon;
 		}
 	}
 	LWLockRelease(wc_mover_shared->lock);
@@ -599,32 +595,8 @@ wc_mover_error_context(void *arg)
 }
 
 /*
- * ShareUpdateExclusiveLock on widecol table relid, if free, and the table
- * opened; NULL if it is locked, gone, or its OID now names something else.
- */
-static Relation
-wc_mover_open(Oid relid)
-{
-	Relation	rel;
-
-	if (!ConditionalLockRelationOid(relid, ShareUpdateExclusiveLock))
-		return NULL;
-	/* it may have been dropped, or its OID reused, meanwhile */
-	rel = try_relation_open(relid, NoLock);
-	if (rel != NULL &&
-		(rel->rd_rel->relkind != RELKIND_RELATION ||
-		 rel->rd_tableam != WcGetRoutine() ||
-		 RelationUsesLocalBuffers(rel)))
-	{
-		relation_close(rel, NoLock);
-		rel = NULL;
-	}
-	return rel;
-}
-
-/*
  * Move the delta rows of one table in a transaction of its own, setting
- * cand->visited and cand->moved.  Skips a table that is locked, gone or
+ * cand->visited and cand->res.  Skips a table that is locked, gone or
  * published (a published one counts as visited); an error is logged at
  * LOG and swallowed.  Called outside a transaction, in the worker's
  * context.
@@ -643,16 +615,27 @@ wc_mover_table(WcMoverCandidate *cand)
 	PG_TRY();
 	{
 		Relation	rel = NULL;
-		WcMoveResult res;
+		WcMoveResult *res = &cand->res;
 
-		memset(&res, 0, sizeof(res));
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		rel = wc_mover_open(cand->relid);
-		if (rel == NULL)
+		if (ConditionalLockRelationOid(cand->relid, ShareUpdateExclusiveLock))
+		{
+			/* it may have been dropped, or its OID reused, meanwhile */
+			rel = try_relation_open(cand->relid, NoLock);
+			if (rel != NULL &&
+				(rel->rd_rel->relkind != RELKIND_RELATION ||
+				 rel->rd_tableam != WcGetRoutine() ||
+				 RelationUsesLocalBuffers(rel)))
+			{
+				relation_close(rel, NoLock);
+				rel = NULL;
+			}
+		}
+		else
 			ereport(DEBUG1,
-					(errmsg("widecol mover skipped table with OID %u: it is locked or gone",
+					(errmsg("widecol mover skipped table with OID %u: it is locked",
 							cand->relid)));
 		if (rel != NULL)
 		{
@@ -671,26 +654,21 @@ wc_mover_table(WcMoverCandidate *cand)
 								wc_mover_current_table)));
 			else
 			{
-				WcMoveAsOwner(rel, &cand->params, &res);
-				cand->moved = res.moved_rows;
-				cand->horizon = res.horizon;
-				cand->deferred = res.left_deferred;
-				cand->dead_items = res.dead_items;
-				cand->key_cleaned = res.key_cleaned;
+				WcMoveAsOwner(rel, &cand->params, &cand->res);
 			}
 			table_close(rel, NoLock);
 		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		error_context_stack = errcb.previous;
-		if (cand->moved > 0 || res.left_deferred > 0 || res.key_cleaned)
+		if (res->moved_rows > 0 || res->left_deferred > 0 || res->key_cleaned)
 			ereport(DEBUG1,
 					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks, rewriting %lld tail blocks, keeping %lld rows of partitions with few new rows for a later move, removing %lld key index entries of pruned rows",
-							(long long) res.moved_rows, wc_mover_current_table,
-							(long long) res.blocks_written,
-							(long long) res.merged_blocks,
-							(long long) res.left_deferred,
-							(long long) res.key_entries_removed)));
+							(long long) res->moved_rows, wc_mover_current_table,
+							(long long) res->blocks_written,
+							(long long) res->merged_blocks,
+							(long long) res->left_deferred,
+							(long long) res->key_entries_removed)));
 	}
 	PG_CATCH();
 	{
@@ -703,6 +681,8 @@ wc_mover_table(WcMoverCandidate *cand)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortOutOfAnyTransaction();
+		/* the move was undone: nothing of it to remember */
+		memset(&cand->res, 0, sizeof(cand->res));
 		edata->elevel = LOG;
 		ThrowErrorData(edata);
 		FreeErrorData(edata);
