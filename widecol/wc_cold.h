@@ -541,18 +541,50 @@ typedef struct WcMoveResult
 	int64		dead_items;		/* LP_DEAD items of the delta seen */
 	bool		key_cleaned;	/* their key index entries were removed */
 	int64		key_entries_removed;
+	int64		replaced_cleaned;	/* replaced blocks whose run entries went */
 	TransactionId horizon;		/* rows older than this were candidates */
+	/* TOAST TIDs of replaced block tuples to look at next time (palloc'd) */
+	ItemPointerData *replaced;
+	int			nreplaced;
+	int			maxreplaced;
 } WcMoveResult;
+
+/* Most replaced block tuples the background mover remembers (wc_keyclean.c) */
+#define WC_MOVER_MAX_REPLACED	16384
 
 /* What the background mover knows of a table (NULL for other callers) */
 typedef struct WcMoveParams
 {
 	TransactionId defer_from;	/* rows since then may wait, or invalid */
 	int64		dead_cleaned;	/* LP_DEAD items the last key index cleanup saw */
+	const ItemPointerData *replaced;	/* block tuples earlier moves replaced */
+	int			nreplaced;
 } WcMoveParams;
 extern void WcMove(Relation rel, const WcMoveParams *params, WcMoveResult *result);
 extern void WcMoveAsOwner(Relation rel, const WcMoveParams *params,
 						  WcMoveResult *result);
+
+/* wc_keyclean.c */
+typedef struct WcKeyClean
+{
+	Relation	rel;			/* the table */
+	Relation	keyidx;			/* its key index */
+	Relation	toastrel;		/* its TOAST relation */
+	ItemPointerData *dead;		/* LP_DEAD items of the delta, in TID order */
+	int64		ndead;
+	int64		deadcap;		/* room in dead[] */
+	int64		maxdead;		/* most items remembered */
+	ItemPointerData *blocks;	/* dead replaced block tuples, in TID order */
+	int			nblocks;
+} WcKeyClean;
+extern void WcKeyCleanInit(WcKeyClean *kc, Relation rel, Relation keyidx,
+						   Relation toastrel);
+extern void WcKeyCleanNoteDead(WcKeyClean *kc, BlockNumber blkno,
+							   OffsetNumber off);
+extern void WcKeyCleanNoteReplaced(WcMoveResult *result,
+								   const ItemPointerData *tid);
+extern void WcKeyCleanRun(WcKeyClean *kc, const WcMoveParams *params,
+						  TransactionId horizon, WcMoveResult *result);
 
 /* wc_sql.c */
 extern bool WcTableIsPublished(Relation rel);

@@ -91,4 +91,33 @@ typedef RelFileNode WcFileNode;
 #define WcIndexVacuumInfoSetHeap(info, rel)	((void) (rel))
 #endif
 
+/*
+ * Prune a heap page whose cleanup lock the caller holds, as VACUUM's first
+ * pass does (wc_keyclean.c).  15.8 and 16.4 added an oldest_xmin argument
+ * (InvalidTransactionId: decide by vistest, as on-access pruning does);
+ * 17 replaced the function, and there the opportunistic pruning, which
+ * skips pages that are not nearly full, is what is left.
+ */
+#if PG_VERSION_NUM >= 170000
+#define WcHeapPagePrune(rel, buf) \
+	do { \
+		LockBuffer((buf), BUFFER_LOCK_UNLOCK); \
+		heap_page_prune_opt((rel), (buf)); \
+		LockBuffer((buf), BUFFER_LOCK_SHARE); \
+	} while (0)
+#else
+#if (PG_VERSION_NUM >= 150008 && PG_VERSION_NUM < 160000) || PG_VERSION_NUM >= 160004
+#define WC_PRUNE_OLDEST_XMIN	InvalidTransactionId,
+#else
+#define WC_PRUNE_OLDEST_XMIN
+#endif
+#define WcHeapPagePrune(rel, buf) \
+	do { \
+		int			wc_nnewlpdead_; \
+		(void) heap_page_prune((rel), (buf), WC_PRUNE_OLDEST_XMIN \
+							   GlobalVisTestFor(rel), InvalidTransactionId, 0, \
+							   &wc_nnewlpdead_, NULL); \
+	} while (0)
+#endif
+
 #endif							/* WC_COMPAT_H */

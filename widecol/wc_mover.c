@@ -16,9 +16,11 @@
  *		 (maintenance_work_mem, spilling to disk); the live rows that stay
  *		 are counted by reason for VACUUM VERBOSE (WcMoveResult); the
  *		 pages' LP_DEAD items are remembered;
- *	  2a. key index cleanup (wc_mover_clean_key_index): the key index
- *		 entries of those items (rows earlier moves claimed, pruned since)
- *		 are bulk deleted, as VACUUM would, when there are enough new ones,
+ *	  2a. key index cleanup (wc_keyclean.c): the key index entries of
+ *		 those items (rows earlier moves claimed, pruned since) and the run
+ *		 entries of the block tuples that earlier moves replaced in tail
+ *		 merges and that are dead now (the background mover passes them)
+ *		 are bulk deleted, as VACUUM would, when there are enough of them,
  *		 before this move claims any row;
  *	  2b. read them once in key order (wc_mover_plan): each partition's
  *		 candidates and the block of its last cold run, for the tail merge
@@ -104,11 +106,7 @@ typedef struct WcMoverState
 	Relation	keyidx;			/* the key index, NULL if none */
 	TransactionId horizon;
 	TransactionId defer_from;	/* rows since then may wait, or invalid */
-	int64		dead_cleaned;	/* items the table's last cleanup saw */
-	ItemPointerData *dead;		/* pruned delta items, in TID order */
-	int64		ndead;
-	int64		deadcap;		/* room in dead[] */
-	int64		maxdead;		/* most items remembered */
+	WcKeyClean	clean;			/* the key index cleanup (wc_keyclean.c) */
 	WcMoveResult *result;
 	struct WcRedirect *redirects;	/* moves of the batch, written at its end */
 	int			nredirects;
@@ -675,6 +673,7 @@ wc_mover_end_partition(WcMoverState *ms, WcBlockBuilder *b)
 			 * rows and keys in blocks of their own.
 			 */
 			ms->result->merged_blocks++;
+			WcKeyCleanNoteReplaced(ms->result, &ms->tailtid);
 			for (r = 0; r < blk->nruns; r++)
 			{
 				WcRunEntry *run = &blk->runs[r];
@@ -853,34 +852,6 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 	pfree(ms->redirects);
 }
 
-/* Order of two TIDs, for bsearch */
-static int
-wc_tid_cmp(const void *a, const void *b)
-{
-	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
-}
-
-/* Remember the LP_DEAD item (blkno, off) of the delta, while there is room */
-static void
-wc_mover_note_dead(WcMoverState *ms, BlockNumber blkno, OffsetNumber off)
-{
-	if (ms->keyidx == NULL || ms->ndead >= ms->maxdead)
-		return;
-	if (ms->ndead == ms->deadcap)
-	{
-		int64		cap = Min(Max(ms->deadcap * 2, 1024), ms->maxdead);
-
-		ms->dead = ms->dead == NULL ?
-			MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * cap) :
-			repalloc_huge(ms->dead, sizeof(ItemPointerData) * cap);
-		ms->deadcap = cap;
-	}
-	Assert(ms->ndead < ms->deadcap);
-	/* ItemPointerSet is a macro that evaluates its pointer more than once */
-	ItemPointerSet(&ms->dead[ms->ndead], blkno, off);
-	ms->ndead++;
-}
-
 /*
  * Step 2: scan the delta page by page.  Each page is pruned as an index
  * fetch or a page-at-a-time scan would prune it (heap_page_prune_opt: a
@@ -889,7 +860,8 @@ wc_mover_note_dead(WcMoverState *ms, BlockNumber blkno, OffsetNumber off)
  * or a reader to be reused); its live rows that every snapshot sees become
  * candidates, the others are counted by reason; its LP_DEAD items (rows
  * earlier moves claimed, or deleted ones, now pruned) are collected for
- * wc_mover_clean_key_index, at most a quarter of maintenance_work_mem.
+ * the key index cleanup (wc_keyclean.c), at most a quarter of
+ * maintenance_work_mem.
  */
 static void
 wc_mover_collect(WcMoverState *ms)
@@ -907,8 +879,6 @@ wc_mover_collect(WcMoverState *ms)
 	/* a ring of buffers for a delta larger than a quarter of them, as heap's scans */
 	if (nblocks > (BlockNumber) (NBuffers / 4))
 		strategy = GetAccessStrategy(BAS_BULKREAD);
-	ms->maxdead = Max((Size) maintenance_work_mem * 1024 / 4 / sizeof(ItemPointerData),
-					  MaxHeapTuplesPerPage);
 	for (blkno = 0; blkno < nblocks; blkno++)
 	{
 		Buffer		buf;
@@ -932,7 +902,7 @@ wc_mover_collect(WcMoverState *ms)
 
 			if (ItemIdIsDead(lp))
 			{
-				wc_mover_note_dead(ms, blkno, off);
+				WcKeyCleanNoteDead(&ms->clean, blkno, off);
 				continue;
 			}
 			if (!ItemIdIsNormal(lp))
@@ -977,72 +947,6 @@ wc_mover_collect(WcMoverState *ms)
 		FreeAccessStrategy(strategy);
 }
 
-/* Bulk delete callback: is itemptr one of the collected LP_DEAD items? */
-static bool
-wc_mover_is_dead(ItemPointer itemptr, void *state)
-{
-	WcMoverState *ms = (WcMoverState *) state;
-
-	return bsearch(itemptr, ms->dead, ms->ndead, sizeof(ItemPointerData),
-				   wc_tid_cmp) != NULL;
-}
-
-/*
- * Remove the key index entries of the delta's LP_DEAD items, as VACUUM's
- * index pass would, so that the leaf pages the rows' entries filled are
- * reused by later rows instead of splitting: under steady inserts the key
- * index otherwise grows by every row until VACUUM (5M events plus 500k
- * inserts: 30 MB at 20% leaf density instead of 5 MB), and a cold key scan
- * reads a larger index.  Safe outside VACUUM: an LP_DEAD item's tuples are
- * dead to every snapshot, and the prune record that made it so conflicts
- * with standby queries before this pass's records replay; the item stays
- * LP_DEAD, so its TID is not reused before VACUUM has cleaned the other
- * indexes too.
- *
- * When: the pass reads the whole key index, so it runs only when there is
- * at least one item per key index page that the table's last cleanup did
- * not see (items stay LP_DEAD until VACUUM; the background mover passes
- * the count its last cleanup saw, and fewer items now means VACUUM has
- * run since).  And only before the move claims a row: btree waits for a
- * cleanup lock on each leaf page, and a keyscan that holds a leaf's pin
- * while it waits for the mover's transaction (an UPDATE of a row the
- * mover claimed) would wait forever, unseen by the deadlock detector; a
- * transaction that already has an xid (compact() after writes) skips it.
- * The caller holds ShareUpdateExclusiveLock on the table (no VACUUM of the
- * index meanwhile).
- */
-static void
-wc_mover_clean_key_index(WcMoverState *ms)
-{
-	IndexVacuumInfo ivinfo;
-	IndexBulkDeleteResult *stats;
-	int64		seen = ms->dead_cleaned <= ms->ndead ? ms->dead_cleaned : 0;
-
-	if (ms->ndead - seen < RelationGetNumberOfBlocks(ms->keyidx) ||
-		TransactionIdIsValid(GetTopTransactionIdIfAny()))
-		return;
-	LockRelation(ms->keyidx, RowExclusiveLock);
-	memset(&ivinfo, 0, sizeof(ivinfo));
-	ivinfo.index = ms->keyidx;
-	ivinfo.analyze_only = false;
-	ivinfo.report_progress = false;
-	ivinfo.estimated_count = true;
-	ivinfo.message_level = DEBUG2;
-	ivinfo.num_heap_tuples = -1;
-	ivinfo.strategy = GetAccessStrategy(BAS_VACUUM);
-	WcIndexVacuumInfoSetHeap(&ivinfo, ms->rel);
-	stats = index_bulk_delete(&ivinfo, NULL, wc_mover_is_dead, ms);
-	if (stats != NULL)
-	{
-		ms->result->key_entries_removed = (int64) stats->tuples_removed;
-		pfree(stats);
-	}
-	ms->result->key_cleaned = true;
-	FreeAccessStrategy(ivinfo.strategy);
-	pfree(ms->dead);
-	ms->dead = NULL;
-}
-
 /*
  * Move every movable delta row of rel into the cold tier.  The caller
  * holds ShareUpdateExclusiveLock on rel and is in a transaction of its own.
@@ -1076,18 +980,15 @@ WcMove(Relation rel, const WcMoveParams *params, WcMoveResult *result)
 	ms.horizon = horizon;
 	result->horizon = horizon;
 	if (params != NULL)
-	{
 		ms.defer_from = params->defer_from;
-		ms.dead_cleaned = params->dead_cleaned;
-	}
 	if (OidIsValid(WcGetKeyIndexInfo(rel)->keyindex))
 		ms.keyidx = index_open(WcGetKeyIndexInfo(rel)->keyindex, AccessShareLock);
 	ms.plan = ms.keyidx != NULL && wc_tail_merge_factor > 0;
+	WcKeyCleanInit(&ms.clean, rel, ms.keyidx, ms.st.toastrel);
 	wc_mover_sort_begin(&ms);
 	wc_mover_collect(&ms);
-	result->dead_items = ms.ndead;
-	if (ms.keyidx != NULL && ms.ndead > 0)
-		wc_mover_clean_key_index(&ms);
+	if (ms.keyidx != NULL)
+		WcKeyCleanRun(&ms.clean, params, horizon, result);
 	tuplesort_performsort(ms.sort);
 	if (ms.plan)
 		wc_mover_plan(&ms);

@@ -140,18 +140,28 @@ bool		wc_mover_enabled = true;
 int			wc_mover_naptime = 10;
 int			wc_mover_min_rows = 10000;
 
-typedef struct WcMoverShared
-{
-	LWLock	   *lock;			/* protects the fields below and the hash */
-	pid_t		mover_pid;		/* the running worker, 0 if none */
-	Oid			mover_dboid;	/* its database */
-} WcMoverShared;
-
 typedef struct WcMoverTableKey
 {
 	Oid			dboid;
 	Oid			relid;
 } WcMoverTableKey;
+
+/* A block tuple a move replaced, for its table's next visit (wc_keyclean.c) */
+typedef struct WcMoverReplaced
+{
+	WcMoverTableKey key;
+	ItemPointerData tid;		/* in the table's TOAST relation */
+} WcMoverReplaced;
+
+typedef struct WcMoverShared
+{
+	LWLock	   *lock;			/* protects the fields below and the hash */
+	pid_t		mover_pid;		/* the running worker, 0 if none */
+	Oid			mover_dboid;	/* its database */
+	int			nreplaced;		/* entries of replaced[] in use */
+	/* of all tables, WC_MOVER_MAX_REPLACED in all */
+	WcMoverReplaced replaced[FLEXIBLE_ARRAY_MEMBER];
+} WcMoverShared;
 
 /* The mover's last visit of one table */
 typedef struct WcMoverTableEntry
@@ -193,7 +203,8 @@ PGDLLEXPORT void WcMoverMain(Datum arg);
 static Size
 wc_mover_shmem_size(void)
 {
-	return add_size(MAXALIGN(sizeof(WcMoverShared)),
+	return add_size(MAXALIGN(offsetof(WcMoverShared, replaced) +
+							 sizeof(WcMoverReplaced) * WC_MOVER_MAX_REPLACED),
 					hash_estimate_size(WC_MOVER_MAX_TABLES,
 									   sizeof(WcMoverTableEntry)));
 }
@@ -216,13 +227,16 @@ WcWorkerShmemStartup(void)
 	HASHCTL		info;
 	bool		found;
 
-	wc_mover_shared = ShmemInitStruct("widecol mover", sizeof(WcMoverShared),
+	wc_mover_shared = ShmemInitStruct("widecol mover",
+									  offsetof(WcMoverShared, replaced) +
+									  sizeof(WcMoverReplaced) * WC_MOVER_MAX_REPLACED,
 									  &found);
 	if (!found)
 	{
 		wc_mover_shared->lock = &(GetNamedLWLockTranche("widecol"))->lock;
 		wc_mover_shared->mover_pid = 0;
 		wc_mover_shared->mover_dboid = InvalidOid;
+		wc_mover_shared->nreplaced = 0;
 	}
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(WcMoverTableKey);
@@ -233,30 +247,45 @@ WcWorkerShmemStartup(void)
 }
 
 /*
- * Remove the hash entries that no longer name a table: with keep_dbs, those
- * of databases not in it (launcher); otherwise those of dboid whose table
- * is not in keep_relids (worker).
+ * True if key no longer names a table: with keep_dbs, its database is not
+ * in it (launcher); otherwise it is of database dboid and its table is not
+ * in keep_relids (worker)
+ */
+static bool
+wc_mover_gone(WcMoverTableKey *key, List *keep_dbs, Oid dboid, List *keep_relids)
+{
+	if (keep_dbs != NIL)
+		return !list_member_oid(keep_dbs, key->dboid);
+	return key->dboid == dboid && !list_member_oid(keep_relids, key->relid);
+}
+
+/*
+ * Remove the hash entries and the replaced blocks of the tables that are
+ * gone (wc_mover_gone)
  */
 static void
 wc_mover_forget(List *keep_dbs, Oid dboid, List *keep_relids)
 {
 	HASH_SEQ_STATUS seq;
 	WcMoverTableEntry *e;
+	int			i;
+	int			n = 0;
 
 	LWLockAcquire(wc_mover_shared->lock, LW_EXCLUSIVE);
 	hash_seq_init(&seq, wc_mover_tables);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		bool		drop;
-
-		if (keep_dbs != NIL)
-			drop = !list_member_oid(keep_dbs, e->key.dboid);
-		else
-			drop = e->key.dboid == dboid &&
-				!list_member_oid(keep_relids, e->key.relid);
-		if (drop)
+		if (wc_mover_gone(&e->key, keep_dbs, dboid, keep_relids))
 			hash_search(wc_mover_tables, &e->key, HASH_REMOVE, NULL);
 	}
+	for (i = 0; i < wc_mover_shared->nreplaced; i++)
+	{
+		WcMoverReplaced *r = &wc_mover_shared->replaced[i];
+
+		if (!wc_mover_gone(&r->key, keep_dbs, dboid, keep_relids))
+			wc_mover_shared->replaced[n++] = *r;
+	}
+	wc_mover_shared->nreplaced = n;
 	LWLockRelease(wc_mover_shared->lock);
 }
 
@@ -484,6 +513,59 @@ wc_mover_list_tables(void)
 	return tables;
 }
 
+/*
+ * Copy the replaced blocks of table key into params (palloc'd); the caller
+ * holds the lock
+ */
+static void
+wc_mover_replaced_of(WcMoverTableKey *key, WcMoveParams *params)
+{
+	ItemPointerData *tids = NULL;
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < wc_mover_shared->nreplaced; i++)
+	{
+		WcMoverReplaced *r = &wc_mover_shared->replaced[i];
+
+		if (r->key.dboid != key->dboid || r->key.relid != key->relid)
+			continue;
+		if (tids == NULL)
+			tids = palloc(sizeof(ItemPointerData) *
+						  (wc_mover_shared->nreplaced - i));
+		tids[n++] = r->tid;
+	}
+	params->replaced = tids;
+	params->nreplaced = n;
+}
+
+/*
+ * Replace the replaced blocks of table key by the n in tids (as many as
+ * there is room for; the others are left to VACUUM); the caller holds the
+ * lock in exclusive mode
+ */
+static void
+wc_mover_replaced_set(WcMoverTableKey *key, const ItemPointerData *tids, int n)
+{
+	int			i;
+	int			kept = 0;
+
+	for (i = 0; i < wc_mover_shared->nreplaced; i++)
+	{
+		WcMoverReplaced *r = &wc_mover_shared->replaced[i];
+
+		if (r->key.dboid != key->dboid || r->key.relid != key->relid)
+			wc_mover_shared->replaced[kept++] = *r;
+	}
+	for (i = 0; i < n && kept < WC_MOVER_MAX_REPLACED; i++)
+	{
+		wc_mover_shared->replaced[kept].key = *key;
+		wc_mover_shared->replaced[kept].tid = tids[i];
+		kept++;
+	}
+	wc_mover_shared->nreplaced = kept;
+}
+
 /* True if cand is due for a move (see the file header) */
 static bool
 wc_mover_due(WcMoverCandidate *cand)
@@ -494,6 +576,8 @@ wc_mover_due(WcMoverCandidate *cand)
 
 	cand->params.defer_from = InvalidTransactionId;
 	cand->params.dead_cleaned = 0;
+	cand->params.replaced = NULL;
+	cand->params.nreplaced = 0;
 	if (cand->live < wc_mover_min_rows)
 		return false;
 	key.dboid = MyDatabaseId;
@@ -520,6 +604,8 @@ wc_mover_due(WcMoverCandidate *cand)
 		cand->params.defer_from = e->horizons[0];
 	if (e != NULL)
 		cand->params.dead_cleaned = e->dead_cleaned;
+	if (due)
+		wc_mover_replaced_of(&key, &cand->params);
 	LWLockRelease(wc_mover_shared->lock);
 	return due;
 }
@@ -582,6 +668,9 @@ wc_mover_remember(WcMoverCandidate *cand)
 			e->horizons[e->nhorizons++] = cand->res.horizon;
 		}
 	}
+	/* a visit that failed or skipped the table keeps them too */
+	if (TransactionIdIsValid(cand->res.horizon))
+		wc_mover_replaced_set(&key, cand->res.replaced, cand->res.nreplaced);
 	LWLockRelease(wc_mover_shared->lock);
 }
 
@@ -655,6 +744,12 @@ wc_mover_table(WcMoverCandidate *cand)
 			else
 			{
 				WcMoveAsOwner(rel, &cand->params, &cand->res);
+				/* the list outlives the transaction */
+				if (res->nreplaced > 0)
+					res->replaced = memcpy(MemoryContextAlloc(cxt, sizeof(ItemPointerData) *
+															  res->nreplaced),
+										   res->replaced,
+										   sizeof(ItemPointerData) * res->nreplaced);
 			}
 			table_close(rel, NoLock);
 		}
@@ -663,12 +758,13 @@ wc_mover_table(WcMoverCandidate *cand)
 		error_context_stack = errcb.previous;
 		if (res->moved_rows > 0 || res->left_deferred > 0 || res->key_cleaned)
 			ereport(DEBUG1,
-					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks, rewriting %lld tail blocks, keeping %lld rows of partitions with few new rows for a later move, removing %lld key index entries of pruned rows",
+					(errmsg("widecol mover moved %lld rows of table \"%s\" into %lld blocks, rewriting %lld tail blocks, keeping %lld rows of partitions with few new rows for a later move, removing %lld key index entries of pruned rows and of %lld replaced blocks",
 							(long long) res->moved_rows, wc_mover_current_table,
 							(long long) res->blocks_written,
 							(long long) res->merged_blocks,
 							(long long) res->left_deferred,
-							(long long) res->key_entries_removed)));
+							(long long) res->key_entries_removed,
+							(long long) res->replaced_cleaned)));
 	}
 	PG_CATCH();
 	{
@@ -693,6 +789,11 @@ wc_mover_table(WcMoverCandidate *cand)
 	MemoryContextSwitchTo(cxt);
 	if (cand->visited)
 		wc_mover_remember(cand);
+	if (cand->params.replaced != NULL)
+		pfree((void *) cand->params.replaced);
+	if (cand->res.replaced != NULL)
+		pfree(cand->res.replaced);
+	cand->params.replaced = cand->res.replaced = NULL;
 	pgstat_report_activity(STATE_IDLE, NULL);
 	if (wc_mover_current_table != NULL)
 		pfree((char *) wc_mover_current_table);

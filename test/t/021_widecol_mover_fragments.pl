@@ -8,8 +8,9 @@
 # the mover runs; afterwards both tables hold the same rows, verify finds
 # nothing wrong, every partition's keyscan answers (newest rows, a range)
 # equal heap's, tail merges did happen, and moves removed the key index
-# entries of the rows earlier moves had claimed (the keyscans compared with
-# heap afterwards would miss rows whose entries went wrongly).
+# entries of the rows earlier moves had claimed and the run entries of the
+# blocks earlier tail merges replaced (wc_keyclean.c; the keyscans compared
+# with heap afterwards would miss rows whose entries went wrongly).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -72,6 +73,8 @@ ok($node->log_contains(qr/widecol mover moved \d+ rows of table "public\.ev" int
 	'the mover merged tail blocks');
 ok($node->log_contains(qr/removing [1-9]\d* key index entries of pruned rows/),
 	'the mover removed key index entries of rows earlier moves claimed');
+ok($node->log_contains(qr/removing [1-9]\d* key index entries of pruned rows and of [1-9]\d* replaced blocks/),
+	'the mover removed the run entries of blocks earlier tail merges replaced');
 is($node->safe_psql('postgres', q{
 	SELECT (SELECT count(*) FROM (SELECT * FROM ev EXCEPT ALL SELECT * FROM hp) a) + (SELECT count(*) FROM (SELECT * FROM hp EXCEPT ALL SELECT * FROM ev) b)}),
 	'0', 'ev holds the heap twin\'s rows');
