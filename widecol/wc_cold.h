@@ -524,6 +524,14 @@ extern bool WcMergeForward(WcStorage *st, Oid blockid, int row,
 						   TransactionId mover, ItemPointer newtid);
 extern void WcMoveCheckSnapshot(Relation rel, TransactionId mover);
 /* wc_mover.c */
+
+/* A block tuple a tail merge deleted, until its run entries go (wc_keyclean.c) */
+typedef struct WcReplacedBlock
+{
+	ItemPointerData tid;		/* its TOAST TID: first, for the TID order */
+	uint16		nruns;			/* its runs: a START and an END entry each */
+} WcReplacedBlock;
+
 typedef struct WcMoveResult
 {
 	int64		moved_rows;
@@ -543,21 +551,25 @@ typedef struct WcMoveResult
 	int64		key_entries_removed;
 	int64		replaced_cleaned;	/* replaced blocks whose run entries went */
 	TransactionId horizon;		/* rows older than this were candidates */
-	/* TOAST TIDs of replaced block tuples to look at next time (palloc'd) */
-	ItemPointerData *replaced;
+	/* replaced block tuples to look at next time (palloc'd) */
+	WcReplacedBlock *replaced;
 	int			nreplaced;
 	int			maxreplaced;
 } WcMoveResult;
 
-/* Most replaced block tuples the background mover remembers (wc_keyclean.c) */
+/*
+ * Most replaced block tuples the background mover remembers, over all
+ * tables and per table (wc_keyclean.c)
+ */
 #define WC_MOVER_MAX_REPLACED	16384
+#define WC_MOVER_MAX_REPLACED_TABLE	(WC_MOVER_MAX_REPLACED / 2)
 
 /* What the background mover knows of a table (NULL for other callers) */
 typedef struct WcMoveParams
 {
 	TransactionId defer_from;	/* rows since then may wait, or invalid */
 	int64		dead_cleaned;	/* LP_DEAD items the last key index cleanup saw */
-	const ItemPointerData *replaced;	/* block tuples earlier moves replaced */
+	const WcReplacedBlock *replaced;	/* block tuples earlier moves replaced */
 	int			nreplaced;
 } WcMoveParams;
 extern void WcMove(Relation rel, const WcMoveParams *params, WcMoveResult *result);
@@ -574,15 +586,17 @@ typedef struct WcKeyClean
 	int64		ndead;
 	int64		deadcap;		/* room in dead[] */
 	int64		maxdead;		/* most items remembered */
-	ItemPointerData *blocks;	/* dead replaced block tuples, in TID order */
+	WcReplacedBlock *blocks;	/* dead replaced block tuples, in TID order */
+	bool	   *matched;		/* blocks[i] had entries in the index */
 	int			nblocks;
+	int64		nblockentries;	/* their run entries (2 per run) */
 } WcKeyClean;
 extern void WcKeyCleanInit(WcKeyClean *kc, Relation rel, Relation keyidx,
 						   Relation toastrel);
 extern void WcKeyCleanNoteDead(WcKeyClean *kc, BlockNumber blkno,
 							   OffsetNumber off);
 extern void WcKeyCleanNoteReplaced(WcMoveResult *result,
-								   const ItemPointerData *tid);
+								   const WcReplacedBlock *blk);
 extern void WcKeyCleanRun(WcKeyClean *kc, const WcMoveParams *params,
 						  TransactionId horizon, WcMoveResult *result);
 

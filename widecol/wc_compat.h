@@ -94,7 +94,10 @@ typedef RelFileNode WcFileNode;
 /*
  * Prune a heap page whose cleanup lock the caller holds, as VACUUM's first
  * pass does (wc_keyclean.c).  15.8 and 16.4 added an oldest_xmin argument
- * (InvalidTransactionId: decide by vistest, as on-access pruning does);
+ * (InvalidTransactionId: decide by vistest, as on-access pruning does), a
+ * change of the function's ABI within a major version: the extension must
+ * be built against the headers of the server's minor release (as the
+ * Makefile does, from the installed postgresql-server-dev package);
  * 17 replaced the function, and there the opportunistic pruning, which
  * skips pages that are not nearly full, is what is left.
  */

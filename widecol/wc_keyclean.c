@@ -40,10 +40,11 @@
  *
  * The pass: when there is at least one removable entry per key index page
  * (an LP_DEAD delta item that the table's last cleanup did not see counts
- * one, a dead replaced block two: at least a START and an END), one
- * index_bulk_delete() pass over the key index removes them all, as
- * VACUUM's index pass would.  Dead blocks whose entries it did not remove
- * wait for the next visit.
+ * one, a dead replaced block two per run), one index_bulk_delete() pass
+ * over the key index removes them all, as VACUUM's index pass would.  Dead
+ * blocks whose entries it did not remove wait for the next visit.  The
+ * list keeps at most WC_MOVER_MAX_REPLACED_TABLE blocks per table, so that
+ * one table cannot take the whole shared list.
  *
  * Locking and safety: the caller (WcMove) holds ShareUpdateExclusiveLock
  * on the table, so the table's VACUUM, which alone makes the delta's
@@ -92,6 +93,17 @@ wc_keyclean_tid_cmp(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
 }
 
+/*
+ * Order of two WcReplacedBlocks by TID, or of a TID (bsearch key) and a
+ * WcReplacedBlock: tid is the struct's first member
+ */
+static int
+wc_keyclean_block_cmp(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a,
+							  (ItemPointer) &((const WcReplacedBlock *) b)->tid);
+}
+
 /* Start a cleanup of the key index keyidx of rel */
 void
 WcKeyCleanInit(WcKeyClean *kc, Relation rel, Relation keyidx, Relation toastrel)
@@ -126,24 +138,26 @@ WcKeyCleanNoteDead(WcKeyClean *kc, BlockNumber blkno, OffsetNumber off)
 }
 
 /*
- * Note that the current move deleted the block tuple at TOAST TID tid (a
- * tail merge), while the list has room
+ * Note a block tuple that a tail merge of the current move deleted, or one
+ * to look at again at the next move, while the list has room (the
+ * background mover keeps WC_MOVER_MAX_REPLACED_TABLE per table)
  */
 void
-WcKeyCleanNoteReplaced(WcMoveResult *result, const ItemPointerData *tid)
+WcKeyCleanNoteReplaced(WcMoveResult *result, const WcReplacedBlock *blk)
 {
-	if (result->nreplaced >= WC_MOVER_MAX_REPLACED)
+	if (result->nreplaced >= WC_MOVER_MAX_REPLACED_TABLE)
 		return;
 	if (result->nreplaced == result->maxreplaced)
 	{
-		int			cap = Min(Max(result->maxreplaced * 2, 64), WC_MOVER_MAX_REPLACED);
+		int			cap = Min(Max(result->maxreplaced * 2, 64),
+							  WC_MOVER_MAX_REPLACED_TABLE);
 
 		result->replaced = result->replaced == NULL ?
-			palloc(sizeof(ItemPointerData) * cap) :
-			repalloc(result->replaced, sizeof(ItemPointerData) * cap);
+			palloc(sizeof(WcReplacedBlock) * cap) :
+			repalloc(result->replaced, sizeof(WcReplacedBlock) * cap);
 		result->maxreplaced = cap;
 	}
-	result->replaced[result->nreplaced++] = *tid;
+	result->replaced[result->nreplaced++] = *blk;
 }
 
 /*
@@ -158,12 +172,12 @@ wc_keyclean_slot(WcKeyClean *kc, Buffer buf, OffsetNumber off,
 	Page		page = BufferGetPage(buf);
 	WcSlotState state = WC_SLOT_GONE;
 	bool		prune = false;
-	ItemId		lp;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page))
 	{
-		lp = PageGetItemId(page, off);
+		ItemId		lp = PageGetItemId(page, off);
+
 		if (ItemIdIsDead(lp))
 			state = WC_SLOT_DEAD;
 		else if (ItemIdIsNormal(lp))
@@ -193,8 +207,8 @@ wc_keyclean_slot(WcKeyClean *kc, Buffer buf, OffsetNumber off,
 	if (prune && ConditionalLockBufferForCleanup(buf))
 	{
 		WcHeapPagePrune(kc->toastrel, buf);
-		lp = PageGetItemId(page, off);
-		if (ItemIdIsDead(lp))
+		if (off <= PageGetMaxOffsetNumber(page) &&
+			ItemIdIsDead(PageGetItemId(page, off)))
 			state = WC_SLOT_DEAD;
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	}
@@ -209,23 +223,24 @@ static void
 wc_keyclean_replaced(WcKeyClean *kc, const WcMoveParams *params,
 					 TransactionId horizon, WcMoveResult *result)
 {
-	ItemPointerData *tids;
+	WcReplacedBlock *blks;
 	int			n = params->nreplaced;
 	int			i;
 	BlockNumber nblocks;
 	Buffer		buf = InvalidBuffer;
 
-	tids = palloc(sizeof(ItemPointerData) * n);
-	memcpy(tids, params->replaced, sizeof(ItemPointerData) * n);
-	qsort(tids, n, sizeof(ItemPointerData), wc_keyclean_tid_cmp);
-	kc->blocks = palloc(sizeof(ItemPointerData) * n);
+	blks = palloc(sizeof(WcReplacedBlock) * n);
+	memcpy(blks, params->replaced, sizeof(WcReplacedBlock) * n);
+	qsort(blks, n, sizeof(WcReplacedBlock), wc_keyclean_block_cmp);
+	kc->blocks = palloc(sizeof(WcReplacedBlock) * n);
 	nblocks = RelationGetNumberOfBlocks(kc->toastrel);
 	for (i = 0; i < n; i++)
 	{
-		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
+		ItemPointer tid = &blks[i].tid;
+		BlockNumber blkno = ItemPointerGetBlockNumber(tid);
 
 		CHECK_FOR_INTERRUPTS();
-		if ((i > 0 && ItemPointerEquals(&tids[i], &tids[i - 1])) ||
+		if ((i > 0 && ItemPointerEquals(tid, &blks[i - 1].tid)) ||
 			blkno >= nblocks)
 			continue;
 		if (!BufferIsValid(buf) || BufferGetBlockNumber(buf) != blkno)
@@ -234,14 +249,15 @@ wc_keyclean_replaced(WcKeyClean *kc, const WcMoveParams *params,
 				ReleaseBuffer(buf);
 			buf = ReadBuffer(kc->toastrel, blkno);
 		}
-		switch (wc_keyclean_slot(kc, buf, ItemPointerGetOffsetNumber(&tids[i]),
+		switch (wc_keyclean_slot(kc, buf, ItemPointerGetOffsetNumber(tid),
 								 horizon))
 		{
 			case WC_SLOT_DEAD:
-				kc->blocks[kc->nblocks++] = tids[i];
+				kc->blocks[kc->nblocks++] = blks[i];
+				kc->nblockentries += 2 * (int64) Max(blks[i].nruns, 1);
 				break;
 			case WC_SLOT_WAIT:
-				WcKeyCleanNoteReplaced(result, &tids[i]);
+				WcKeyCleanNoteReplaced(result, &blks[i]);
 				break;
 			case WC_SLOT_GONE:
 				break;
@@ -249,7 +265,7 @@ wc_keyclean_replaced(WcKeyClean *kc, const WcMoveParams *params,
 	}
 	if (BufferIsValid(buf))
 		ReleaseBuffer(buf);
-	pfree(tids);
+	pfree(blks);
 }
 
 /*
@@ -264,12 +280,17 @@ wc_keyclean_reaped(ItemPointer itemptr, void *state)
 	if (WcTidRunKind(itemptr) != 0)
 	{
 		ItemPointerData blocktid;
+		WcReplacedBlock *blk;
 
 		if (kc->nblocks == 0)
 			return false;
 		WcTidRunBlockTid(itemptr, &blocktid);
-		return bsearch(&blocktid, kc->blocks, kc->nblocks,
-					   sizeof(ItemPointerData), wc_keyclean_tid_cmp) != NULL;
+		blk = bsearch(&blocktid, kc->blocks, kc->nblocks,
+					  sizeof(WcReplacedBlock), wc_keyclean_block_cmp);
+		if (blk == NULL)
+			return false;
+		kc->matched[blk - kc->blocks] = true;
+		return true;
 	}
 	if (kc->ndead == 0 || !WcTidIsDelta(itemptr))
 		return false;
@@ -336,13 +357,16 @@ WcKeyCleanRun(WcKeyClean *kc, const WcMoveParams *params,
 				WcKeyCleanNoteReplaced(result, &params->replaced[i]);
 		}
 	}
-	removable = kc->ndead - seen + 2 * (int64) kc->nblocks;
+	removable = kc->ndead - seen + kc->nblockentries;
 	if (allowed && kc->keyidx != NULL && removable > 0 &&
 		removable >= RelationGetNumberOfBlocks(kc->keyidx))
 	{
+		if (kc->nblocks > 0)
+			kc->matched = palloc0(sizeof(bool) * kc->nblocks);
 		wc_keyclean_bulk_delete(kc, result);
 		result->key_cleaned = true;
-		result->replaced_cleaned = kc->nblocks;
+		for (i = 0; i < kc->nblocks; i++)
+			result->replaced_cleaned += kc->matched[i] ? 1 : 0;
 	}
 	else
 	{
@@ -356,7 +380,10 @@ WcKeyCleanRun(WcKeyClean *kc, const WcMoveParams *params,
 		pfree(kc->dead);
 	if (kc->blocks != NULL)
 		pfree(kc->blocks);
+	if (kc->matched != NULL)
+		pfree(kc->matched);
 	kc->dead = NULL;
 	kc->blocks = NULL;
-	kc->ndead = kc->nblocks = 0;
+	kc->matched = NULL;
+	kc->ndead = kc->nblocks = kc->nblockentries = 0;
 }

@@ -664,16 +664,20 @@ wc_mover_end_partition(WcMoverState *ms, WcBlockBuilder *b)
 		{
 			TupleDesc	desc = RelationGetDescr(ms->rel);
 			WcBlockBuilder *side = NULL;
+			WcReplacedBlock replaced;
 			int			r;
 
 			/*
 			 * The partition's run goes ahead of its new rows; a later
 			 * partition whose last run this is and that has new rows in this
 			 * move waits in the carry; runs of other partitions keep their
-			 * rows and keys in blocks of their own.
+			 * rows and keys in blocks of their own.  The deleted block's run
+			 * entries go at a later move (wc_keyclean.c).
 			 */
 			ms->result->merged_blocks++;
-			WcKeyCleanNoteReplaced(ms->result, &ms->tailtid);
+			replaced.tid = ms->tailtid;
+			replaced.nruns = (uint16) Min(blk->nruns, PG_UINT16_MAX);
+			WcKeyCleanNoteReplaced(ms->result, &replaced);
 			for (r = 0; r < blk->nruns; r++)
 			{
 				WcRunEntry *run = &blk->runs[r];

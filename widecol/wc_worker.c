@@ -150,7 +150,7 @@ typedef struct WcMoverTableKey
 typedef struct WcMoverReplaced
 {
 	WcMoverTableKey key;
-	ItemPointerData tid;		/* in the table's TOAST relation */
+	WcReplacedBlock blk;
 } WcMoverReplaced;
 
 typedef struct WcMoverShared
@@ -514,38 +514,35 @@ wc_mover_list_tables(void)
 }
 
 /*
- * Copy the replaced blocks of table key into params (palloc'd); the caller
- * holds the lock
+ * Copy the replaced blocks of table key into blks, which has room for
+ * WC_MOVER_MAX_REPLACED_TABLE, and return how many there are; the caller
+ * holds the lock (and allocated blks before it: an error under the lock
+ * would leave the worker waiting for itself at exit)
  */
-static void
-wc_mover_replaced_of(WcMoverTableKey *key, WcMoveParams *params)
+static int
+wc_mover_replaced_of(WcMoverTableKey *key, WcReplacedBlock *blks)
 {
-	ItemPointerData *tids = NULL;
 	int			n = 0;
 	int			i;
 
-	for (i = 0; i < wc_mover_shared->nreplaced; i++)
+	for (i = 0; i < wc_mover_shared->nreplaced &&
+		 n < WC_MOVER_MAX_REPLACED_TABLE; i++)
 	{
 		WcMoverReplaced *r = &wc_mover_shared->replaced[i];
 
-		if (r->key.dboid != key->dboid || r->key.relid != key->relid)
-			continue;
-		if (tids == NULL)
-			tids = palloc(sizeof(ItemPointerData) *
-						  (wc_mover_shared->nreplaced - i));
-		tids[n++] = r->tid;
+		if (r->key.dboid == key->dboid && r->key.relid == key->relid)
+			blks[n++] = r->blk;
 	}
-	params->replaced = tids;
-	params->nreplaced = n;
+	return n;
 }
 
 /*
- * Replace the replaced blocks of table key by the n in tids (as many as
+ * Replace the replaced blocks of table key by the n in blks (as many as
  * there is room for; the others are left to VACUUM); the caller holds the
  * lock in exclusive mode
  */
 static void
-wc_mover_replaced_set(WcMoverTableKey *key, const ItemPointerData *tids, int n)
+wc_mover_replaced_set(WcMoverTableKey *key, const WcReplacedBlock *blks, int n)
 {
 	int			i;
 	int			kept = 0;
@@ -557,10 +554,11 @@ wc_mover_replaced_set(WcMoverTableKey *key, const ItemPointerData *tids, int n)
 		if (r->key.dboid != key->dboid || r->key.relid != key->relid)
 			wc_mover_shared->replaced[kept++] = *r;
 	}
-	for (i = 0; i < n && kept < WC_MOVER_MAX_REPLACED; i++)
+	for (i = 0; i < n && i < WC_MOVER_MAX_REPLACED_TABLE &&
+		 kept < WC_MOVER_MAX_REPLACED; i++)
 	{
 		wc_mover_shared->replaced[kept].key = *key;
-		wc_mover_shared->replaced[kept].tid = tids[i];
+		wc_mover_shared->replaced[kept].blk = blks[i];
 		kept++;
 	}
 	wc_mover_shared->nreplaced = kept;
@@ -573,6 +571,7 @@ wc_mover_due(WcMoverCandidate *cand)
 	WcMoverTableKey key;
 	WcMoverTableEntry *e;
 	bool		due = true;
+	WcReplacedBlock *blks;
 
 	cand->params.defer_from = InvalidTransactionId;
 	cand->params.dead_cleaned = 0;
@@ -580,6 +579,7 @@ wc_mover_due(WcMoverCandidate *cand)
 	cand->params.nreplaced = 0;
 	if (cand->live < wc_mover_min_rows)
 		return false;
+	blks = palloc(sizeof(WcReplacedBlock) * WC_MOVER_MAX_REPLACED_TABLE);
 	key.dboid = MyDatabaseId;
 	key.relid = cand->relid;
 	LWLockAcquire(wc_mover_shared->lock, LW_SHARED);
@@ -605,8 +605,12 @@ wc_mover_due(WcMoverCandidate *cand)
 	if (e != NULL)
 		cand->params.dead_cleaned = e->dead_cleaned;
 	if (due)
-		wc_mover_replaced_of(&key, &cand->params);
+		cand->params.nreplaced = wc_mover_replaced_of(&key, blks);
 	LWLockRelease(wc_mover_shared->lock);
+	if (cand->params.nreplaced > 0)
+		cand->params.replaced = blks;
+	else
+		pfree(blks);
 	return due;
 }
 
@@ -746,10 +750,13 @@ wc_mover_table(WcMoverCandidate *cand)
 				WcMoveAsOwner(rel, &cand->params, &cand->res);
 				/* the list outlives the transaction */
 				if (res->nreplaced > 0)
-					res->replaced = memcpy(MemoryContextAlloc(cxt, sizeof(ItemPointerData) *
+				{
+					res->replaced = memcpy(MemoryContextAlloc(cxt, sizeof(WcReplacedBlock) *
 															  res->nreplaced),
 										   res->replaced,
-										   sizeof(ItemPointerData) * res->nreplaced);
+										   sizeof(WcReplacedBlock) * res->nreplaced);
+					res->maxreplaced = res->nreplaced;
+				}
 			}
 			table_close(rel, NoLock);
 		}
