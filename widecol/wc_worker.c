@@ -56,14 +56,22 @@
  * many visits; when no new rows come, a retry WC_MOVER_RETRY_PASSES
  * naptimes after the visit that let rows wait moves everything.
  *
+ * Replaced blocks: the TOAST TIDs of the block tuples a visit's tail
+ * merges deleted (and those an earlier visit found not yet dead) wait in a
+ * shared array, WC_MOVER_MAX_REPLACED over all tables and at most half of
+ * it per table, for the table's next visit, whose key index cleanup
+ * removes their run entries once no snapshot needs them (wc_keyclean.c).
+ * A visit that failed keeps the list as it was; what does not fit, or is
+ * lost at a restart, is left to VACUUM.
+ *
  * Locking: the worker takes ShareUpdateExclusiveLock with
  * ConditionalLockRelationOid (a table that is busy with VACUUM, ANALYZE,
  * CREATE INDEX, compact or DDL is skipped until the next pass; the mover
  * never queues behind DDL), then re-opens the table by OID to make sure it
  * still exists and is still a widecol table.  Shared memory
  * ("widecol mover", LWLock tranche "widecol", one lock) holds the running
- * worker's pid and database and the hash; the lock is never held across
- * anything that can wait.
+ * worker's pid and database, the hash and the replaced blocks; the lock is
+ * never held across anything that can wait or fail.
  *
  * DROP DATABASE, ALTER DATABASE RENAME / SET TABLESPACE and CREATE
  * DATABASE ... TEMPLATE wait at most 5 s for other sessions in the
