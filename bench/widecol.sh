@@ -224,7 +224,7 @@ else
 			END LOOP;
 			RETURN n;
 		END \$\$" >/dev/null
-	AFTER_INSERT="after the INSERT step latest 50 reads $(sql "SELECT round(avg(kvbench.latest50_blocks(u)), 2) FROM generate_series(0, 19999, 40) u") widecol blocks on average over 500 users; key index $(sql "SELECT pg_size_pretty(pg_relation_size(indexrelid)) FROM pg_index WHERE indrelid = 'kvbench.ev_wide'::regclass LIMIT 1")"
+	AFTER_INSERT="after the INSERT step latest 50 reads $(sql "SELECT round(avg(kvbench.latest50_blocks(u)), 2) FROM generate_series(0, 19999, 40) u") widecol blocks on average over 500 users; key index $(sql "SELECT pg_size_pretty(pg_relation_size(indexrelid)) FROM pg_index WHERE indrelid = 'kvbench.ev_wide'::regclass LIMIT 1"); total storage then $(sql "SELECT pg_size_pretty(pg_total_relation_size('kvbench.ev_wide')) || ' against heap''s ' || pg_size_pretty(pg_total_relation_size('kvbench.ev_heap')) || ' (' || round(pg_total_relation_size('kvbench.ev_wide')::numeric / pg_total_relation_size('kvbench.ev_heap'), 2) || ')'")"
 	# three rounds, variants alternating; the median per variant is
 	# reported.  ev_wide:nora is widecol with its key index read-ahead off
 	# (widecol.key_index_readahead = 0), for comparison.
