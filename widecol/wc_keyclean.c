@@ -88,22 +88,17 @@ typedef enum WcSlotState
 	WC_SLOT_GONE				/* reclaimed: forget it */
 } WcSlotState;
 
-/* Order of two TIDs, for qsort and bsearch */
+StaticAssertDecl(offsetof(WcReplacedBlock, tid) == 0,
+				 "wc_keyclean_tid_cmp orders WcReplacedBlocks by their first member");
+
+/*
+ * Order of two TIDs, for qsort and bsearch; also of WcReplacedBlocks, whose
+ * first member is their TID
+ */
 static int
 wc_keyclean_tid_cmp(const void *a, const void *b)
 {
 	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
-}
-
-/*
- * Order of two WcReplacedBlocks by TID, or of a TID (bsearch key) and a
- * WcReplacedBlock: tid is the struct's first member
- */
-static int
-wc_keyclean_block_cmp(const void *a, const void *b)
-{
-	return ItemPointerCompare((ItemPointer) a,
-							  (ItemPointer) &((const WcReplacedBlock *) b)->tid);
 }
 
 /* Start a cleanup of the key index keyidx of rel */
@@ -233,7 +228,7 @@ wc_keyclean_replaced(WcKeyClean *kc, const WcMoveParams *params,
 
 	blks = palloc(sizeof(WcReplacedBlock) * n);
 	memcpy(blks, params->replaced, sizeof(WcReplacedBlock) * n);
-	qsort(blks, n, sizeof(WcReplacedBlock), wc_keyclean_block_cmp);
+	qsort(blks, n, sizeof(WcReplacedBlock), wc_keyclean_tid_cmp);
 	kc->blocks = palloc(sizeof(WcReplacedBlock) * n);
 	nblocks = RelationGetNumberOfBlocks(kc->toastrel);
 	for (i = 0; i < n; i++)
@@ -288,7 +283,7 @@ wc_keyclean_reaped(ItemPointer itemptr, void *state)
 			return false;
 		WcTidRunBlockTid(itemptr, &blocktid);
 		blk = bsearch(&blocktid, kc->blocks, kc->nblocks,
-					  sizeof(WcReplacedBlock), wc_keyclean_block_cmp);
+					  sizeof(WcReplacedBlock), wc_keyclean_tid_cmp);
 		if (blk == NULL)
 			return false;
 		kc->matched[blk - kc->blocks] = true;

@@ -74,7 +74,6 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
-#include "storage/lmgr.h"
 #include "storage/procarray.h"
 #include "storage/predicate.h"
 #include "utils/datum.h"
@@ -88,7 +87,6 @@
 
 #include "widecol.h"
 #include "wc_cold.h"
-#include "wc_compat.h"
 
 /* One delta TID and the cold TID its row moved to */
 typedef struct WcRedirect
@@ -856,6 +854,19 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 	pfree(ms->redirects);
 }
 
+/* Point tup at line pointer off of the delta's page blkno */
+static void
+wc_mover_page_tuple(Relation rel, Page page, BlockNumber blkno,
+					OffsetNumber off, HeapTuple tup)
+{
+	ItemId		lp = PageGetItemId(page, off);
+
+	tup->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tup->t_len = ItemIdGetLength(lp);
+	tup->t_tableOid = RelationGetRelid(rel);
+	ItemPointerSet(&tup->t_self, blkno, off);
+}
+
 /*
  * Step 2: scan the delta page by page.  Each page is pruned as an index
  * fetch or a page-at-a-time scan would prune it (heap_page_prune_opt: a
@@ -911,10 +922,7 @@ wc_mover_collect(WcMoverState *ms)
 			}
 			if (!ItemIdIsNormal(lp))
 				continue;
-			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-			tup.t_len = ItemIdGetLength(lp);
-			tup.t_tableOid = RelationGetRelid(rel);
-			ItemPointerSet(&tup.t_self, blkno, off);
+			wc_mover_page_tuple(rel, page, blkno, off, &tup);
 			res = HeapTupleSatisfiesVacuum(&tup, ms->horizon, buf);
 			/* count the live rows that stay, by reason (file header, step 2) */
 			if (res == HEAPTUPLE_INSERT_IN_PROGRESS ||
@@ -937,12 +945,8 @@ wc_mover_collect(WcMoverState *ms)
 		for (i = 0; i < ncand; i++)
 		{
 			HeapTupleData tup;
-			ItemId		lp = PageGetItemId(page, cand[i]);
 
-			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-			tup.t_len = ItemIdGetLength(lp);
-			tup.t_tableOid = RelationGetRelid(rel);
-			ItemPointerSet(&tup.t_self, blkno, cand[i]);
+			wc_mover_page_tuple(rel, page, blkno, cand[i], &tup);
 			wc_mover_sort_add(ms, &tup);
 		}
 		ReleaseBuffer(buf);
