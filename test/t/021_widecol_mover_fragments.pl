@@ -18,6 +18,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('fragments');
 $node->init;
@@ -76,16 +77,33 @@ my @pgbench = ('pgbench', '-n', '-c', '4', '-j', '2', '-T', '10', '-f', $script,
 	'-p', $node->port, '-h', $node->host, 'postgres');
 $node->command_ok(\@pgbench, 'pgbench: inserts, updates and deletes while the mover runs');
 
-# a snapshot taken now sees rows that moves after it merge into tail
-# blocks: the blocks those merges replace stay visible to it, so their run
-# entries must outlive the cleanups that run while it is held
+# a snapshot taken now sees rows that the mover merges into tail blocks
+# after it: the blocks those merges replace stay visible to it, so their
+# run entries must outlive the cleanups that run while it is held.  With
+# the mover stopped, ten rows more per partition (after its newest, so
+# every block holding last runs can be merged with them), then the
+# snapshot, then the mover again until it has merged tail blocks.
+$node->append_conf('postgresql.conf', "widecol.mover_enabled = off\n");
+$node->reload;
+$node->poll_query_until('postgres',
+	q{SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'widecol mover'})
+  or die 'the mover did not stop';
+$node->safe_psql('postgres', q{
+	WITH r AS (INSERT INTO ev SELECT i, u, 10 + i, 'b' || i
+	             FROM (SELECT nextval('ids') AS i, u FROM generate_series(0, 299) u, generate_series(1, 10) g) s
+	           RETURNING *)
+	INSERT INTO hp SELECT * FROM r});
 my $rr = $node->background_psql('postgres');
 $rr->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
 my $before = $rr->query_safe('SELECT count(*) FROM ev');
 my $logpos = -s $node->logfile;
+$node->append_conf('postgresql.conf', "widecol.mover_enabled = on\n");
+$node->reload;
+my $tries = 0;
+usleep(100_000)
+  while (!$node->log_contains(qr/rewriting [1-9]\d* tail blocks/, $logpos) && ++$tries < 600);
+ok($tries < 600, 'moves merged tail blocks while the snapshot was held');
 $node->command_ok(\@pgbench, 'pgbench: more of them while an old snapshot is held');
-ok($node->log_contains(qr/rewriting [1-9]\d* tail blocks/, $logpos),
-	'moves merged tail blocks while the snapshot was held');
 is($rr->query_safe('SELECT count(*) FROM ev'), $before, 'the old snapshot sees as many rows as before');
 is($rr->query_safe($compare), '0', 'keyscans in the old snapshot agree with heap');
 $rr->query_safe('COMMIT');
