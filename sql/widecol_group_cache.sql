@@ -68,6 +68,29 @@ SELECT gc_check('SELECT * FROM %s WHERE u = ' || u || ' AND ts >= ' || lo ||
   GROUP BY 1 ORDER BY 1;
 SELECT gc_check('SELECT * FROM %s WHERE u = 3 ORDER BY ts DESC LIMIT 50', 'gc', 'gch');
 
+-- a group that holds the runs of many partitions: a reader copies only the
+-- rows of the run it reads, so two partitions of one group are two hits of
+-- the cache but one decoded group
+CREATE TABLE gcm (u int, ts int, v text)
+  USING widecol WITH (partition_key = 'u', sort_key = 'ts');
+CREATE TABLE gcmh (u int, ts int, v text);
+INSERT INTO gcm SELECT u, g, md5((u * 10 + g)::text)
+  FROM generate_series(1, 40) u, generate_series(1, 3) g;
+INSERT INTO gcmh SELECT * FROM gcm;
+SELECT moved_rows FROM widecol.compact('gcm');
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT gc_explain('SELECT * FROM gcm WHERE u = 7');
+CREATE TEMP TABLE gcm_before AS SELECT hits FROM widecol.group_cache_stats();
+SELECT gc_explain('SELECT * FROM gcm WHERE u IN (7, 8) ORDER BY u, ts');
+SELECT s.hits - b.hits AS hits FROM widecol.group_cache_stats() s, gcm_before b;
+SELECT gc_check('SELECT * FROM %s WHERE u IN (6, 7, 8, 9) ORDER BY u, ts', 'gcm', 'gcmh');
+SELECT gc_check('SELECT * FROM %s WHERE u = 8 ORDER BY ts DESC', 'gcm', 'gcmh');
+SELECT gc_check('SELECT * FROM %s WHERE u BETWEEN 1 AND 40 AND ts = 2 ORDER BY u', 'gcm', 'gcmh');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+DROP TABLE gcm, gcmh;
+
 -- rows deleted or updated after their group was cached: the tombstones
 -- decide, not the cached copy
 DELETE FROM gc WHERE u = 2 AND ts IN (101, 102);

@@ -865,13 +865,48 @@ wc_decode_group(WcDecodedBlock *blk, int g)
 		pfree(image);
 	}
 	MemoryContextSwitchTo(old);
-	blk->groups_decoded++;
+}
+
+/*
+ * The rows of group ge that a read of row row copies from the group cache:
+ * those of the run holding row (a key scan reads rows of the runs it
+ * opened, in order), as [*first, *first + *count) of the group
+ */
+static void
+wc_cache_window(WcDecodedBlock *blk, const WcChunkEntry *ge, int row,
+				int *first, int *count)
+{
+	int			lo = 0;
+	int			hi = blk->nruns - 1;
+	int			start = ge->first_row;
+	int			end = ge->first_row + ge->nrows;
+
+	/* the last run whose first row is at most row */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi + 1) / 2;
+
+		if (blk->runs[mid].first_row <= row)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	if (blk->nruns > 0 && blk->runs[lo].first_row <= row &&
+		row < blk->runs[lo].first_row + blk->runs[lo].nrows)
+	{
+		start = Max(start, blk->runs[lo].first_row);
+		end = Min(end, blk->runs[lo].first_row + blk->runs[lo].nrows);
+	}
+	*first = start - ge->first_row;
+	*count = end - start;
 }
 
 /*
  * Decode the row group of a lazily decoded block that holds row row: copy
- * it from the group cache, or decompress it (the payload's CRC checked
- * before the first one) and cache it; then patch its rows' headers
+ * the rows of its run in the group from the group cache, or decompress the
+ * group (the payload's CRC checked before the first one) and cache it;
+ * then patch the new rows' headers.  A group counts as decoded once, when
+ * its first rows are read.
  */
 void
 WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
@@ -880,6 +915,7 @@ WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
 	ErrorContextCallback errcb;
 	int			lo = 0;
 	int			hi = blk->ngroups - 1;
+	bool		first_read = true;
 
 	Assert(row >= 0 && row < blk->nrows && blk->ngroups > 0);
 	/* the last group whose first row is at most row */
@@ -896,20 +932,33 @@ WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
 	if (blk->use_cache)
 	{
 		MemoryContext old = MemoryContextSwitchTo(blk->cxt);
+		int			first;
+		int			count;
 		bool		hit;
 
+		first_read = !blk->group_read[lo];
+		blk->group_read[lo] = true;
+		wc_cache_window(blk, ge, row, &first, &count);
 		blk->cachekey.group = lo;
-		hit = WcGroupCacheGet(&blk->cachekey, ge->nrows, blk->rows + ge->first_row);
+		hit = WcGroupCacheGet(&blk->cachekey, ge->nrows, first, count,
+							  blk->rows + ge->first_row);
 		MemoryContextSwitchTo(old);
 		if (hit)
 		{
-			wc_patch_rows(blk, ge->first_row, ge->nrows);
-			blk->groups_decoded++;
-			blk->groups_cached++;
+			wc_patch_rows(blk, ge->first_row + first, count);
+			if (first_read)
+			{
+				blk->groups_decoded++;
+				blk->groups_cached++;
+			}
 			return;
 		}
 	}
-	/* errors name the block, as the lazy reader's open did (wc_storage.c) */
+	/*
+	 * Every row of the group is rebuilt, also those an earlier read copied
+	 * from the cache: they get an equal copy, and the old one stays valid
+	 * in blk->cxt for whoever points into it
+	 */
 	WcStoragePushContext(&errcb, blk->rel, &blk->blockid);
 	if (blk->payload != NULL)
 	{
@@ -918,6 +967,8 @@ WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
 	}
 	wc_decode_group(blk, lo);
 	WcStoragePopContext(&errcb);
+	if (first_read)
+		blk->groups_decoded++;
 	if (blk->use_cache)
 		WcGroupCachePut(&blk->cachekey, ge->nrows, blk->rows + ge->first_row);
 	wc_patch_rows(blk, ge->first_row, ge->nrows);
@@ -997,6 +1048,7 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 				pg_crc32c	dircrc;
 
 				blk->use_cache = true;
+				blk->group_read = palloc0(sizeof(bool) * blk->ngroups);
 				blk->cachekey.node = WcRelationFileNode(rel);
 				blk->cachekey.blockid = blockid;
 				blk->cachekey.written_at = hdr->written_at;
@@ -1012,6 +1064,7 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 			for (g = 0; g < blk->ngroups; g++)
 			{
 				wc_decode_group(blk, g);
+				blk->groups_decoded++;
 				wc_patch_rows(blk, blk->groups[g].first_row, blk->groups[g].nrows);
 			}
 			/* the payload need not outlive this call */

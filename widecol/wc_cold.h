@@ -287,6 +287,7 @@ typedef struct WcDecodedBlock
 	const char *payload;		/* the whole payload, its CRC not yet checked */
 	Size		payload_len;
 	bool		use_cache;		/* groups go through the group cache */
+	bool	   *group_read;		/* with use_cache: a group's rows were read */
 	WcGroupKey	cachekey;		/* the block's key (group set per lookup) */
 	TransactionId xmin;			/* patched into every row */
 	uint16		xminbits;
@@ -341,7 +342,8 @@ extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
 
 /* wc_groupcache.c */
 extern bool WcGroupCacheEnabled(void);
-extern bool WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows);
+extern bool WcGroupCacheGet(const WcGroupKey *key, int nrows, int first,
+							int count, HeapTupleData *rows);
 extern void WcGroupCachePut(const WcGroupKey *key, int nrows, HeapTupleData *rows);
 extern void WcGroupCacheShmemRequest(void);
 extern void WcGroupCacheShmemStartup(void);

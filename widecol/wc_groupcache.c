@@ -9,7 +9,9 @@
  * its work (DESIGN.md 6.5).  This cache keeps the rebuilt rows of recently
  * decoded groups in shared memory, as Cassandra's chunk cache and
  * ClickHouse's uncompressed cache keep decompressed chunks, so that the
- * next reader of the group copies them instead.  Sequential scans, which
+ * next reader of the group copies them instead: only the rows of the run
+ * it reads, a few rows of a group that holds many partitions' runs (the
+ * mover's tail blocks).  Sequential scans, which
  * decode every group once, neither read nor fill it.
  *
  * Key.  A group is named by the table's storage (RelFileNode), the block
@@ -374,12 +376,15 @@ wc_gc_check_partition(int p)
 #endif
 
 /*
- * Copy the cached rows of key into rows[0 .. nrows) (one allocation in
- * the current memory context, headers not patched).  Returns false if
- * the group is not cached (a miss).
+ * Copy rows [first, first + count) of the cached group key, of nrows rows,
+ * into rows[first ..] (rows is the group's row 0; one allocation in the
+ * current memory context, headers not patched).  A key scan asks only for
+ * the rows of the run it reads, often a small part of the group.  Returns
+ * false if the group is not cached (a miss).
  */
 bool
-WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows)
+WcGroupCacheGet(const WcGroupKey *key, int nrows, int first, int count,
+				HeapTupleData *rows)
 {
 	uint32		hash = wc_gc_hash(key);
 	int			p = hash % WC_GC_PARTITIONS;
@@ -387,9 +392,13 @@ WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows)
 	WcGcEntry  *e;
 	char	   *mem;
 	const uint16 *lens;
+	const char *data;
+	Size		start = 0;
+	Size		len = 0;
 	Size		pos = 0;
 	int			i;
 
+	Assert(first >= 0 && count > 0 && first + count <= nrows);
 	LWLockAcquire(lock, LW_SHARED);
 	e = wc_gc_find(p, key, hash);
 	if (e == NULL || e->nrows != nrows)
@@ -398,16 +407,21 @@ WcGroupCacheGet(const WcGroupKey *key, int nrows, HeapTupleData *rows)
 		LWLockRelease(lock);
 		return false;
 	}
-	mem = palloc(Max(e->datalen, 1));
 	lens = (const uint16 *) ((char *) e + WC_GC_HDR);
-	memcpy(mem, (char *) lens + MAXALIGN(sizeof(uint16) * nrows), e->datalen);
-	for (i = 0; i < nrows; i++)
+	data = (const char *) lens + MAXALIGN(sizeof(uint16) * nrows);
+	for (i = 0; i < first; i++)
+		start += MAXALIGN(lens[i]);
+	for (i = first; i < first + count; i++)
+		len += MAXALIGN(lens[i]);
+	Assert(start + len <= e->datalen);
+	mem = palloc(Max(len, 1));
+	memcpy(mem, data + start, len);
+	for (i = first; i < first + count; i++)
 	{
 		rows[i].t_len = lens[i];
 		rows[i].t_data = (HeapTupleHeader) (mem + pos);
 		pos += MAXALIGN(lens[i]);
 	}
-	Assert(pos == e->datalen);
 	pg_atomic_fetch_add_u64(&wc_gc->parts[p].part.hits, 1);
 	LWLockRelease(lock);
 	return true;
