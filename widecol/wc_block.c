@@ -891,6 +891,7 @@ wc_cache_window(WcDecodedBlock *blk, const WcChunkEntry *ge, int row,
 		else
 			hi = mid - 1;
 	}
+	/* wc_check_payload saw the runs cover the rows; the test is cheap */
 	if (blk->nruns > 0 && blk->runs[lo].first_row <= row &&
 		row < blk->runs[lo].first_row + blk->runs[lo].nrows)
 	{
@@ -936,8 +937,7 @@ WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
 		int			count;
 		bool		hit;
 
-		first_read = !blk->group_read[lo];
-		blk->group_read[lo] = true;
+		first_read = blk->group_state[lo] == WC_GROUP_UNREAD;
 		wc_cache_window(blk, ge, row, &first, &count);
 		blk->cachekey.group = lo;
 		hit = WcGroupCacheGet(&blk->cachekey, ge->nrows, first, count,
@@ -948,16 +948,22 @@ WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
 			wc_patch_rows(blk, ge->first_row + first, count);
 			if (first_read)
 			{
+				blk->group_state[lo] = WC_GROUP_FROM_CACHE;
 				blk->groups_decoded++;
 				blk->groups_cached++;
 			}
 			return;
 		}
+		/* evicted since a run of it was copied: it is decompressed after all */
+		if (blk->group_state[lo] == WC_GROUP_FROM_CACHE)
+			blk->groups_cached--;
+		blk->group_state[lo] = WC_GROUP_DECODED;
 	}
 	/*
 	 * Every row of the group is rebuilt, also those an earlier read copied
 	 * from the cache: they get an equal copy, and the old one stays valid
-	 * in blk->cxt for whoever points into it
+	 * in blk->cxt for whoever points into it.  Errors name the block, as
+	 * the lazy reader's open did (wc_storage.c).
 	 */
 	WcStoragePushContext(&errcb, blk->rel, &blk->blockid);
 	if (blk->payload != NULL)
@@ -1048,7 +1054,7 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 				pg_crc32c	dircrc;
 
 				blk->use_cache = true;
-				blk->group_read = palloc0(sizeof(bool) * blk->ngroups);
+				blk->group_state = palloc0(sizeof(uint8) * blk->ngroups);
 				blk->cachekey.node = WcRelationFileNode(rel);
 				blk->cachekey.blockid = blockid;
 				blk->cachekey.written_at = hdr->written_at;
@@ -1103,11 +1109,12 @@ WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 }
 
 /*
- * WcBlockDecode that checks the header and directories but decodes a row
- * group only when WcBlockRow first asks for one of its rows (format 3 is
- * one group; format 1 is decoded at once).  A group comes from the group
- * cache if it is there, else it is decompressed (the payload's CRC checked
- * before the first one) and put there.  So a block read only from the
+ * WcBlockDecode that checks the header and directories but fills in rows
+ * only when WcBlockRow first asks for one of them (format 3 is one group;
+ * format 1 is decoded at once): the rows of the asked row's run in its
+ * group come from the group cache if the group is there, else the group
+ * is decompressed (the payload's CRC checked before the first one),
+ * rebuilt whole and put there.  So a block read only from the
  * cache is not checksummed again: its groups were checked when cached,
  * and its header and directories must be the bytes checked then (their
  * CRC is part of the cache key, WcGroupKey).

@@ -260,10 +260,16 @@ typedef struct WcGroupKey
 
 /*
  * A decoded block: every row as a heap tuple with patched header.  A block
- * decoded lazily (WcBlockDecodeLazy) decodes a row group when one of its
- * rows is first asked for (WcBlockRow); until then the rows of the group
- * have t_data NULL.
+ * decoded lazily (WcBlockDecodeLazy) fills in rows when they are first
+ * asked for (WcBlockRow): a row group decompressed, or the rows of one run
+ * of it copied from the group cache; rows not yet filled in have t_data
+ * NULL.
  */
+/* How a lazily decoded block's group has been read (group_state) */
+#define WC_GROUP_UNREAD			0
+#define WC_GROUP_FROM_CACHE		1	/* only runs copied from the group cache */
+#define WC_GROUP_DECODED		2	/* decompressed and rebuilt whole */
+
 typedef struct WcDecodedBlock
 {
 	Oid			blockid;
@@ -274,8 +280,8 @@ typedef struct WcDecodedBlock
 	uint32		raw_size;
 	uint32		comp_size;
 	TimestampTz written_at;
-	int			groups_decoded;	/* row groups rebuilt so far */
-	int			groups_cached;	/* of those, copied from the group cache */
+	int			groups_decoded;	/* row groups read so far (once each) */
+	int			groups_cached;	/* of those, read only from the group cache */
 
 	/* lazy decoding: what decoding a group needs (payload stays pinned) */
 	int			ngroups;		/* 0: every row is decoded */
@@ -287,7 +293,7 @@ typedef struct WcDecodedBlock
 	const char *payload;		/* the whole payload, its CRC not yet checked */
 	Size		payload_len;
 	bool		use_cache;		/* groups go through the group cache */
-	bool	   *group_read;		/* with use_cache: a group's rows were read */
+	uint8	   *group_state;	/* with use_cache: WC_GROUP_* per group */
 	WcGroupKey	cachekey;		/* the block's key (group set per lookup) */
 	TransactionId xmin;			/* patched into every row */
 	uint16		xminbits;

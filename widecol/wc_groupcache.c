@@ -41,9 +41,10 @@
  * Locking: a lookup holds its partition's lock shared while it compares
  * the key and copies the rows out; an insert holds it exclusive while it
  * evicts from the tail, writes the entry and indexes it.  No other lock
- * is taken under it.  Statistics are counted under the same lock (hits
- * and misses by the lookup, under the shared lock with an atomic add); a
- * group too large to cache is turned away before the lock.
+ * is taken under it.  Statistics are counted under the same lock (a hit
+ * or a miss per lookup, under the shared lock with an atomic add; a reader
+ * of several runs of a group looks it up once per run); a group too large
+ * to cache is turned away before the lock.
  *
  * widecol/wc_groupcache.c
  *

@@ -83,8 +83,8 @@
  * EXPLAIN shows the partition key conditions (Partition Key), the
  * conditions on sort key columns (Sort Key Range) and the direction; with
  * ANALYZE the delta and cold rows returned, the blocks opened (Blocks
- * Read), the row groups rebuilt (Row Groups Decoded; with VERBOSE, how
- * many of them came from the group cache: Row Groups From Cache, a number
+ * Read), the row groups read (Row Groups Decoded, once each; with VERBOSE,
+ * how many of them came only from the group cache: Row Groups From Cache, a number
  * that depends on what other scans read before) and the run entries
  * passed over because their block was invisible,
  * gone or did not match (Blocks Skipped), and the key index pages this

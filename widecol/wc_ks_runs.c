@@ -7,8 +7,8 @@
  *
  * Blocks.  A run entry names its block tuple by physical TOAST TID.  The
  * scan keeps up to WC_KS_CACHE_SIZE blocks decoded lazily (a row group is
- * rebuilt, or copied from the group cache, when one of its rows is first
- * read: wc_block.c), each with its TOAST buffer pinned: the pin keeps the
+ * rebuilt, or a run of it copied from the group cache, when one of its rows
+ * is first read: wc_block.c), each with its TOAST buffer pinned: the pin keeps the
  * block tuple in place and is the buffer rows are stored in the slot with.
  * A block tuple the snapshot does not see, or a slot that no longer holds
  * one, yields no block (the entry is skipped).  Blocks that runs of the
