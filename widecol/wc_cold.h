@@ -397,6 +397,20 @@ WcBlockRow(WcDecodedBlock *blk, int row)
 	return &blk->rows[row];
 }
 
+/* Point tup at the normal line pointer off of rel's page blkno */
+static inline void
+WcPageTuple(Relation rel, Page page, BlockNumber blkno, OffsetNumber off,
+			HeapTuple tup)
+{
+	ItemId		lp = PageGetItemId(page, off);
+
+	Assert(ItemIdIsNormal(lp));
+	tup->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tup->t_len = ItemIdGetLength(lp);
+	tup->t_tableOid = RelationGetRelid(rel);
+	ItemPointerSet(&tup->t_self, blkno, off);
+}
+
 /* wc_storage.c */
 extern void WcStorageOpen(WcStorage *st, Relation rel, LOCKMODE lockmode);
 extern void WcStorageOpenLazy(WcStorage *st, Relation rel, LOCKMODE lockmode);

@@ -181,10 +181,7 @@ wc_keyclean_slot(WcKeyClean *kc, Buffer buf, OffsetNumber off,
 		{
 			HeapTupleData tup;
 
-			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-			tup.t_len = ItemIdGetLength(lp);
-			tup.t_tableOid = RelationGetRelid(kc->toastrel);
-			ItemPointerSet(&tup.t_self, BufferGetBlockNumber(buf), off);
+			WcPageTuple(kc->toastrel, page, BufferGetBlockNumber(buf), off, &tup);
 			switch (HeapTupleSatisfiesVacuum(&tup, horizon, buf))
 			{
 				case HEAPTUPLE_DEAD:

@@ -854,19 +854,6 @@ wc_mover_write(WcMoverState *ms, bool zstd, int level)
 	pfree(ms->redirects);
 }
 
-/* Point tup at line pointer off of the delta's page blkno */
-static void
-wc_mover_page_tuple(Relation rel, Page page, BlockNumber blkno,
-					OffsetNumber off, HeapTuple tup)
-{
-	ItemId		lp = PageGetItemId(page, off);
-
-	tup->t_data = (HeapTupleHeader) PageGetItem(page, lp);
-	tup->t_len = ItemIdGetLength(lp);
-	tup->t_tableOid = RelationGetRelid(rel);
-	ItemPointerSet(&tup->t_self, blkno, off);
-}
-
 /*
  * Step 2: scan the delta page by page.  Each page is pruned as an index
  * fetch or a page-at-a-time scan would prune it (heap_page_prune_opt: a
@@ -922,7 +909,7 @@ wc_mover_collect(WcMoverState *ms)
 			}
 			if (!ItemIdIsNormal(lp))
 				continue;
-			wc_mover_page_tuple(rel, page, blkno, off, &tup);
+			WcPageTuple(rel, page, blkno, off, &tup);
 			res = HeapTupleSatisfiesVacuum(&tup, ms->horizon, buf);
 			/* count the live rows that stay, by reason (file header, step 2) */
 			if (res == HEAPTUPLE_INSERT_IN_PROGRESS ||
@@ -946,7 +933,7 @@ wc_mover_collect(WcMoverState *ms)
 		{
 			HeapTupleData tup;
 
-			wc_mover_page_tuple(rel, page, blkno, cand[i], &tup);
+			WcPageTuple(rel, page, blkno, cand[i], &tup);
 			wc_mover_sort_add(ms, &tup);
 		}
 		ReleaseBuffer(buf);

@@ -472,10 +472,7 @@ wc_load_toast_pages(WcScanDesc s, BlockNumber vblock,
 
 			if (!ItemIdIsNormal(lp))
 				continue;
-			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-			tup.t_len = ItemIdGetLength(lp);
-			tup.t_tableOid = RelationGetRelid(s->st.toastrel);
-			ItemPointerSet(&tup.t_self, tblock, off);
+			WcPageTuple(s->st.toastrel, page, tblock, off, &tup);
 			WcStorageGetChunk(&tup, RelationGetDescr(s->st.toastrel), &chunk_id,
 							  &seq, &data, &len);
 			if (seq != WC_SEQ_BLOCK)

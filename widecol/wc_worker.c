@@ -207,12 +207,19 @@ static const char *wc_mover_current_table = NULL;
 PGDLLEXPORT void WcMoverLauncherMain(Datum arg);
 PGDLLEXPORT void WcMoverMain(Datum arg);
 
-/* Bytes of shared memory the mover needs */
+/* Bytes of the mover's shared struct, with its list of replaced blocks */
+static Size
+wc_mover_shared_size(void)
+{
+	return offsetof(WcMoverShared, replaced) +
+		sizeof(WcMoverReplaced) * WC_MOVER_MAX_REPLACED;
+}
+
+/* Shared memory of the mover: the struct and the hash of tables */
 static Size
 wc_mover_shmem_size(void)
 {
-	return add_size(MAXALIGN(offsetof(WcMoverShared, replaced) +
-							 sizeof(WcMoverReplaced) * WC_MOVER_MAX_REPLACED),
+	return add_size(MAXALIGN(wc_mover_shared_size()),
 					hash_estimate_size(WC_MOVER_MAX_TABLES,
 									   sizeof(WcMoverTableEntry)));
 }
@@ -235,9 +242,7 @@ WcWorkerShmemStartup(void)
 	HASHCTL		info;
 	bool		found;
 
-	wc_mover_shared = ShmemInitStruct("widecol mover",
-									  offsetof(WcMoverShared, replaced) +
-									  sizeof(WcMoverReplaced) * WC_MOVER_MAX_REPLACED,
+	wc_mover_shared = ShmemInitStruct("widecol mover", wc_mover_shared_size(),
 									  &found);
 	if (!found)
 	{
@@ -680,7 +685,7 @@ wc_mover_remember(WcMoverCandidate *cand)
 			e->horizons[e->nhorizons++] = cand->res.horizon;
 		}
 	}
-	/* a visit that failed or skipped the table keeps them too */
+	/* only a visit that ran the move replaces the list; others keep it */
 	if (TransactionIdIsValid(cand->res.horizon))
 		wc_mover_replaced_set(&key, cand->res.replaced, cand->res.nreplaced);
 	LWLockRelease(wc_mover_shared->lock);
