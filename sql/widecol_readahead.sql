@@ -7,7 +7,7 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS widecol;
 RESET client_min_messages;
-SET widecol.key_index_readahead = '64MB';
+SET widecol.key_index_readahead = '16MB';
 
 -- ra_pages(query): pages the query's key scan read ahead (0: none)
 CREATE FUNCTION ra_pages(q text) RETURNS bigint LANGUAGE plpgsql AS $$
@@ -37,7 +37,7 @@ SELECT ra_pages('SELECT * FROM ra WHERE user_id = 7 ORDER BY ts DESC LIMIT 5') =
 -- later scans do not, in this session or another
 SELECT ra_pages('SELECT * FROM ra WHERE user_id = 8 ORDER BY ts LIMIT 5') AS again;
 \c
-SET widecol.key_index_readahead = '64MB';
+SET widecol.key_index_readahead = '16MB';
 SELECT ra_pages('SELECT * FROM ra WHERE user_id = 9 ORDER BY ts DESC LIMIT 5') AS other_session;
 -- the answers are those of a scan without read-ahead
 SELECT user_id, ts, note FROM ra WHERE user_id = 9 ORDER BY ts DESC LIMIT 3;
@@ -48,7 +48,7 @@ TRUNCATE ra;
 INSERT INTO ra SELECT u, t, 'again' FROM generate_series(1, 50) u, generate_series(1, 100) t;
 SET widecol.key_index_readahead = 0;
 SELECT ra_pages('SELECT * FROM ra WHERE user_id = 7 ORDER BY ts DESC LIMIT 5') AS off;
-SET widecol.key_index_readahead = '64MB';
+SET widecol.key_index_readahead = '16MB';
 SELECT ra_index_pages('ra') AS index_pages;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT * FROM ra WHERE user_id = 7 ORDER BY ts DESC LIMIT 5;
@@ -61,7 +61,7 @@ SET widecol.key_index_readahead = '8kB';
 SELECT ra_index_pages('ra_big') > 1 AS above_limit,
        ra_pages('SELECT * FROM ra_big WHERE user_id = 3 ORDER BY ts LIMIT 5') AS big;
 -- a backend checks a file again when the limit changes
-SET widecol.key_index_readahead = '64MB';
+SET widecol.key_index_readahead = '16MB';
 SELECT ra_pages('SELECT * FROM ra_big WHERE user_id = 3 ORDER BY ts LIMIT 5') = ra_index_pages('ra_big')
   AS raised;
 -- the setting is validated: kB units, 0 to 1 GB
@@ -70,7 +70,7 @@ SET widecol.key_index_readahead = -1;
 SHOW widecol.key_index_readahead;
 
 -- temporary tables are not read ahead
-SET widecol.key_index_readahead = '64MB';
+SET widecol.key_index_readahead = '16MB';
 CREATE TEMP TABLE ra_temp (user_id int, ts int)
   USING widecol WITH (partition_key = 'user_id', sort_key = 'ts');
 INSERT INTO ra_temp SELECT u, t FROM generate_series(1, 10) u, generate_series(1, 10) t;

@@ -21,7 +21,7 @@
  *		"unrecognized parameter", before any widecol code runs.
  *
  * GUCs: widecol.enable_keyscan (USERSET, default on),
- * widecol.key_index_readahead (USERSET, default 64 MB) and the background
+ * widecol.key_index_readahead (USERSET, default 16 MB) and the background
  * mover's widecol.mover_enabled (default on), widecol.mover_naptime
  * (default 10 s) and widecol.mover_min_rows (default 10,000), all SIGHUP.
  * When preloaded it also registers the transaction callbacks of the
@@ -142,7 +142,7 @@ _PG_init(void)
 							"The first key scan of a table after server start asks the "
 							"kernel to read the table's key index into the page cache "
 							"when the index is at most this size; 0 turns it off.",
-							&wc_key_index_readahead, 64 * 1024, 0, 1024 * 1024,
+							&wc_key_index_readahead, 16 * 1024, 0, 1024 * 1024,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("widecol.group_cache_size",
 							"Size of the shared cache of decoded row groups.",
