@@ -159,7 +159,7 @@ wc_key_index_paths(PlannerInfo *root, RelOptInfo *rel, IndexOptInfo *keyindex)
 	return result;
 }
 
-/* set_rel_pathlist_hook: add keyscan paths for a widecol table */
+/* set_rel_pathlist_hook: add keyscan and count scan paths for a widecol table */
 static void
 wc_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 					RangeTblEntry *rte)
@@ -172,11 +172,15 @@ wc_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 
-	if (!wc_enable_keyscan || rte->rtekind != RTE_RELATION || rte->inh ||
+	if (rte->rtekind != RTE_RELATION || rte->inh ||
 		rte->tablesample != NULL || !IS_SIMPLE_REL(rel))
 		return;
+	/* only widecol tables have a stashed key index */
 	keyindex = WcStashedKeyIndex(rel);
 	if (keyindex == NULL)
+		return;
+	WcCountScanAddPaths(root, rel);
+	if (!wc_enable_keyscan)
 		return;
 
 	/* the planner holds a lock on the relation */

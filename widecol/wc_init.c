@@ -20,7 +20,8 @@
  *		Core would otherwise reject the options first with a confusing
  *		"unrecognized parameter", before any widecol code runs.
  *
- * GUCs: widecol.enable_keyscan (USERSET, default on),
+ * GUCs: widecol.enable_keyscan and widecol.enable_countscan (USERSET,
+ * default on),
  * widecol.key_index_readahead (USERSET, default 16 MB) and the background
  * mover's widecol.mover_enabled (default on), widecol.mover_naptime
  * (default 10 s) and widecol.mover_min_rows (default 10,000), all SIGHUP.
@@ -99,6 +100,13 @@ _PG_init(void)
 							 "in sort key order through the table's key index.",
 							 &wc_enable_keyscan, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("widecol.enable_countscan",
+							 "Enables the planner's use of widecol count scans.",
+							 "A count scan reads a table whose columns the query does not "
+							 "read (count(*)) by counting its compressed rows instead of "
+							 "decompressing them.",
+							 &wc_enable_countscan, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("widecol.copy_direct",
 							 "Lets COPY FROM write widecol rows straight into compressed blocks.",
 							 "Applies to tables without triggers, unique indexes, row-level "
@@ -157,6 +165,7 @@ _PG_init(void)
 	WcKeyIndexInit();
 	WcCustomScanInit();
 	WcKeyScanInit();
+	WcCountScanInit();
 	WcDeltaInitCallbacks();
 	WcPlanInit();
 	WcWorkerInit();

@@ -33,6 +33,12 @@
  * see both tiers.  V = T unless that would reach past the main fork's last
  * segment file (see wc_virtual_cold_blocks).
  *
+ * A count scan (WcScanCountOnly, for the WidecolCountScan node of queries
+ * that read no column, wc_countscan.c) returns every visible cold row as
+ * one empty tuple with the row's TID: it checks the block tuple's
+ * visibility, its header and its tombstones as above, but never checks the
+ * frames' CRC or decompresses them.  Delta rows are heap's tuples as ever.
+ *
  * Parallel scans (DESIGN.md 5.2): the shared state is two heap block
  * allocators, one over the delta's pages and one over the TOAST pages
  * (WcParallelScanDescData).  Every participant drains delta pages through
@@ -99,6 +105,11 @@ typedef struct WcScanDescData
 	Oid		   *tombs;			/* WcTombstonedBlocks, in cxt */
 	Oid			cur_blockid;
 	ErrorContextCallback errcb;
+
+	/* count scan: the rows of the current block are counted, not decoded */
+	bool		count_only;
+	int			count_nrows;	/* rows of the current block; 0: none */
+	HeapTupleData empty;		/* the tuple returned for each of them */
 
 	/* ANALYZE / TABLESAMPLE */
 	bool		page_cold;
@@ -211,13 +222,38 @@ wc_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 static void
 wc_scan_drop_block(WcScanDesc s, TupleTableSlot *slot)
 {
-	if (s->blk == NULL)
+	if (s->blk == NULL && s->count_nrows == 0)
 		return;
 	if (slot)
 		ExecClearTuple(slot);
-	MemoryContextReset(s->blkcxt);
+	if (s->blk != NULL)
+		MemoryContextReset(s->blkcxt);
 	s->blk = NULL;
+	s->count_nrows = 0;
 	s->cur_blockid = InvalidOid;
+}
+
+/*
+ * Make sscan, a widecol sequential scan without scan keys that has not
+ * returned a row yet, a count scan: its cold rows come back as empty
+ * tuples that carry only their TID (see the file header).  Only for plans
+ * that read no column of the table.
+ */
+void
+WcScanCountOnly(TableScanDesc sscan)
+{
+	WcScanDesc	s = (WcScanDesc) sscan;
+	HeapTupleHeader h;
+
+	Assert(sscan->rs_nkeys == 0 && s->blk == NULL && !s->in_cold);
+	h = MemoryContextAllocZero(s->cxt, MAXALIGN(SizeofHeapTupleHeader));
+	h->t_hoff = MAXALIGN(SizeofHeapTupleHeader);
+	h->t_infomask = HEAP_XMAX_INVALID;
+	HeapTupleHeaderSetNatts(h, 0);
+	s->empty.t_len = h->t_hoff;
+	s->empty.t_tableOid = RelationGetRelid(sscan->rs_rd);
+	s->empty.t_data = h;
+	s->count_only = true;
 }
 
 /* Restart both parts of the scan */
@@ -237,6 +273,7 @@ wc_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 		MemoryContextReset(s->blkcxt);
 		s->blk = NULL;
 	}
+	s->count_nrows = 0;
 	if (s->tombs_known)
 	{
 		pfree(s->tombs);
@@ -272,13 +309,23 @@ static bool
 wc_block_next_row(WcScanDesc s, bool forward, TupleTableSlot *slot)
 {
 	int			r = forward ? s->row + 1 : s->row - 1;
+	int			nrows = s->count_only ? s->count_nrows : s->blk->nrows;
 
-	for (; r >= 0 && r < s->blk->nrows; r += forward ? 1 : -1)
+	for (; r >= 0 && r < nrows; r += forward ? 1 : -1)
 	{
-		HeapTuple	row = &s->blk->rows[r];
+		HeapTuple	row;
 
 		if (s->hidden[r])
 			continue;
+		if (s->count_only)
+		{
+			s->row = r;
+			WcTidMake(&s->empty.t_self, s->cur_blockid, r);
+			ExecStoreBufferHeapTuple(&s->empty, slot,
+									 ((HeapScanDesc) s->toast)->rs_cbuf);
+			return true;
+		}
+		row = &s->blk->rows[r];
 		if (s->rs_base.rs_nkeys > 0)
 		{
 			bool		valid;
@@ -309,7 +356,7 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 	bool		forward = ScanDirectionIsForward(dir);
 	bool		found = false;
 
-	if (s->blk != NULL)
+	if (s->blk != NULL || s->count_nrows > 0)
 	{
 		if (wc_block_next_row(s, forward, slot))
 			return true;
@@ -358,18 +405,40 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 		s->cur_blockid = chunk_id;
 		if (data == NULL)
 			WcCorrupted(rel, chunk_id, "block tuple has no inline data");
-		/* the slot's layout: ALTER TABLE's rewrite reads with the old one */
-		s->blk = WcBlockDecodeAs(rel, slot->tts_tupleDescriptor, chunk_id,
-								 data, len, tup->t_data, s->blkcxt);
+		if (s->count_only)
+		{
+			WcBlockSummary sum;
+
+			WcBlockSummarize(rel, chunk_id, data, len, &sum);
+			s->count_nrows = sum.nrows;
+			/* the inserter SSI's conflict-out check names for a hidden row */
+			HeapTupleHeaderSetXmin(s->empty.t_data,
+								   HeapTupleHeaderGetRawXmin(tup->t_data));
+		}
+		else
+		{
+			/* the slot's layout: ALTER TABLE's rewrite reads with the old one */
+			s->blk = WcBlockDecodeAs(rel, slot->tts_tupleDescriptor, chunk_id,
+									 data, len, tup->t_data, s->blkcxt);
+		}
 		memset(s->hidden, 0, sizeof(s->hidden));
 		if (!s->tombs_known ||
 			WcBlockTombstoned(s->tombs, s->ntombs, chunk_id))
 		{
 			WcHiddenRows(&s->st, chunk_id, snapshot, s->hidden, s->deleters);
-			WcBlockRowsConflictOut(rel, s->blk, s->hidden, s->deleters,
-								   snapshot);
+			if (s->count_only)
+			{
+				int			r;
+
+				for (r = 0; r < s->count_nrows; r++)
+					WcRowConflictOut(rel, &s->empty, !s->hidden[r],
+									 s->deleters[r], snapshot);
+			}
+			else
+				WcBlockRowsConflictOut(rel, s->blk, s->hidden, s->deleters,
+									   snapshot);
 		}
-		s->row = forward ? -1 : s->blk->nrows;
+		s->row = forward ? -1 : (s->count_only ? s->count_nrows : s->blk->nrows);
 		found = wc_block_next_row(s, forward, slot);
 		if (!found)
 			wc_scan_drop_block(s, slot);
