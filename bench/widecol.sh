@@ -11,7 +11,7 @@
 #   2. widecol.compact (when it exists) and VACUUM ANALYZE, then total
 #      storage of each table (every relation it owns, indexes included);
 #   3. full scans: count(*) and sum(kind), 5 times each (and widecol's
-#      count(*) with its count scan off, for information);
+#      count(*) with its column scan off, for information);
 #   4. "latest 50 of a user": EXPLAIN (ANALYZE, BUFFERS) buffers touched;
 #   5. warm: every user's rows read once through each table's key path
 #      (fills shared buffers and widecol's group cache), then pgbench
@@ -132,16 +132,16 @@ for t in "${TABLES[@]}"; do
 done
 
 note "full scans"
-# count(*) on widecol is a count scan (no column read, no block decoded);
+# count(*) on widecol is a column scan that reads no column (no block decoded);
 # count.ev_wide.seq is the sequential scan it replaces, for comparison
-HAVE_COUNTSCAN=$(sql "SELECT current_setting('widecol.enable_countscan', true) IS NOT NULL")
+HAVE_COLUMNSCAN=$(sql "SELECT current_setting('widecol.enable_columnscan', true) IS NOT NULL")
 for run in 1 2 3 4 5; do
 	for t in "${TABLES[@]}"; do
 		rec "count.$t" "$(timed_ms "SELECT count(*) FROM kvbench.$t")"
 		rec "sum.$t" "$(timed_ms "SELECT sum(kind) FROM kvbench.$t")"
 	done
-	if [ "$HAVE_COUNTSCAN" = t ]; then
-		rec "count.ev_wide.seq" "$(timed_ms "SET widecol.enable_countscan = off; SELECT count(*) FROM kvbench.ev_wide")"
+	if [ "$HAVE_COLUMNSCAN" = t ]; then
+		rec "count.ev_wide.seq" "$(timed_ms "SET widecol.enable_columnscan = off; SELECT count(*) FROM kvbench.ev_wide")"
 	fi
 done
 
@@ -314,7 +314,7 @@ n3() { awk -v x="$1" 'BEGIN { printf "%.3f", x }'; }
 	row "count(*), ms" "$(n1 "$(med count.ev_wide)")" "$(n1 "$(med count.ev_heap)")" "$r" "<=" 1.5
 	if [ -n "${V[count.ev_wide.seq]:-}" ]; then
 		r=$(ratio "$(med count.ev_wide.seq)" "$(med count.ev_heap)")
-		echo "| count(*) as a sequential scan that decodes every block (widecol.enable_countscan = off; information) | $(n1 "$(med count.ev_wide.seq)") | $(n1 "$(med count.ev_heap)") | $r | | |"
+		echo "| count(*) as a sequential scan that decodes every block (widecol.enable_columnscan = off; information) | $(n1 "$(med count.ev_wide.seq)") | $(n1 "$(med count.ev_heap)") | $r | | |"
 	fi
 	r=$(ratio "$(med sum.ev_wide)" "$(med sum.ev_heap)")
 	row "sum(kind), ms" "$(n1 "$(med sum.ev_wide)")" "$(n1 "$(med sum.ev_heap)")" "$r" "<=" 1.5

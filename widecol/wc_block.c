@@ -461,18 +461,21 @@ wc_encode_rows(WcBlockBuilder *b, int k)
 		Size		complen = 0;
 		int			j = i;
 		StringInfo	image = &b->image;
+		uint32		cuts[WC_PAX_MAX_CUTS];
+		int			ncuts;
 
 		while (j < k && (est < WC_GROUP_RAW || left - est < WC_GROUP_RAW / 2))
 			est += wc_row_estimate(b->rows[j++]);
 		left -= est;
 		resetStringInfo(image);
-		WcPaxEncode(RelationGetDescr(b->rel), b->rows + i, j - i, image);
+		WcPaxEncode(RelationGetDescr(b->rel), b->rows + i, j - i, image,
+					cuts, &ncuts);
 		if (b->zstd)
 		{
 			enlargeStringInfo(&b->frame, image->len);
 			complen = WcCompress(image->data, image->len,
 								 b->frame.data + b->frame.len, image->len,
-								 b->level);
+								 b->level, cuts, ncuts);
 		}
 		g->first_row = i;
 		g->nrows = j - i;
@@ -868,6 +871,30 @@ wc_decode_group(WcDecodedBlock *blk, int g)
 }
 
 /*
+ * Rebuild the rows of row group g of a format 4 (or 3) block into blk (in
+ * blk->cxt) with only the columns cols, decoding the group's image only as
+ * far as their streams reach; headers not yet patched
+ */
+static void
+wc_decode_group_columns(WcDecodedBlock *blk, int g, const WcColumns *cols)
+{
+	const WcChunkEntry *ge = &blk->groups[g];
+	MemoryContext old = MemoryContextSwitchTo(blk->cxt);
+	char	   *image = ge->comp_len == ge->raw_len ? NULL : palloc(ge->raw_len);
+	WcImageReader r;
+
+	WcImageBegin(&r, blk->frames + ge->comp_off, ge->comp_len, image,
+				 ge->raw_len);
+	WcPaxDecodeColumns(blk->rel, blk->desc, blk->blockid, &r, ge->nrows,
+					   blk->rows + ge->first_row, cols);
+	blk->image_decoded += r.avail;
+	blk->image_size += ge->raw_len;
+	if (image != NULL)
+		pfree(image);
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * The rows of group ge that a read of row row copies from the group cache:
  * those of the run holding row (a key scan reads rows of the runs it
  * opened, in order), as [*first, *first + *count) of the group
@@ -989,7 +1016,7 @@ WcBlockDecodeGroupOf(WcDecodedBlock *blk, int row)
 static WcDecodedBlock *
 wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 				Size len, HeapTupleHeader blocktup, MemoryContext cxt,
-				bool lazy)
+				bool lazy, const WcColumns *cols)
 {
 	const WcBlockHeader *hdr = wc_check_payload(rel, blockid, data, len, !lazy);
 	const WcRunEntry *runs = (const WcRunEntry *) (data + sizeof(WcBlockHeader));
@@ -1069,7 +1096,10 @@ wc_block_decode(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 		{
 			for (g = 0; g < blk->ngroups; g++)
 			{
-				wc_decode_group(blk, g);
+				if (cols != NULL)
+					wc_decode_group_columns(blk, g, cols);
+				else
+					wc_decode_group(blk, g);
 				blk->groups_decoded++;
 				wc_patch_rows(blk, blk->groups[g].first_row, blk->groups[g].nrows);
 			}
@@ -1093,7 +1123,7 @@ WcBlockDecode(Relation rel, Oid blockid, const char *data, Size len,
 			  HeapTupleHeader blocktup, MemoryContext cxt)
 {
 	return wc_block_decode(rel, RelationGetDescr(rel), blockid, data, len,
-						   blocktup, cxt, false);
+						   blocktup, cxt, false, NULL);
 }
 
 /*
@@ -1105,7 +1135,23 @@ WcDecodedBlock *
 WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid, const char *data,
 				Size len, HeapTupleHeader blocktup, MemoryContext cxt)
 {
-	return wc_block_decode(rel, desc, blockid, data, len, blocktup, cxt, false);
+	return wc_block_decode(rel, desc, blockid, data, len, blocktup, cxt, false,
+						   NULL);
+}
+
+/*
+ * WcBlockDecodeAs for a scan that reads only the columns cols: rows hold
+ * those attributes alone (WcPaxDecodeColumns), and a row group is
+ * decompressed only as far as their streams reach.  Rows of format 1
+ * blocks are decoded whole.
+ */
+WcDecodedBlock *
+WcBlockDecodeColumns(Relation rel, TupleDesc desc, Oid blockid,
+					 const char *data, Size len, HeapTupleHeader blocktup,
+					 MemoryContext cxt, const WcColumns *cols)
+{
+	return wc_block_decode(rel, desc, blockid, data, len, blocktup, cxt, false,
+						   cols);
 }
 
 /*
@@ -1126,5 +1172,5 @@ WcBlockDecodeLazy(Relation rel, Oid blockid, const char *data, Size len,
 				  HeapTupleHeader blocktup, MemoryContext cxt)
 {
 	return wc_block_decode(rel, RelationGetDescr(rel), blockid, data, len,
-						   blocktup, cxt, true);
+						   blocktup, cxt, true, NULL);
 }

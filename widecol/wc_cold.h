@@ -282,6 +282,8 @@ typedef struct WcDecodedBlock
 	TimestampTz written_at;
 	int			groups_decoded;	/* row groups read so far (once each) */
 	int			groups_cached;	/* of those, read only from the group cache */
+	uint64		image_decoded;	/* WcBlockDecodeColumns: bytes of the groups' */
+	uint64		image_size;		/* images decoded, of all their bytes */
 
 	/* lazy decoding: what decoding a group needs (payload stays pinned) */
 	int			ngroups;		/* 0: every row is decoded */
@@ -342,8 +344,32 @@ typedef struct WcStorage
 	BlockNumber nblocks;		/* TOAST blocks known to exist (grows only) */
 } WcStorage;
 
+/* The columns a scan reads (wc_columnscan.c); none: it only counts rows */
+typedef struct WcColumns
+{
+	int			maxatt;			/* the highest attribute number read */
+	bool	   *needed;			/* [maxatt]: needed[n - 1] for attribute n */
+} WcColumns;
+
 /* wc_compression.c */
-extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level);
+
+/* A row group's image, decompressed only as far as its reader needs */
+typedef struct WcImageReader
+{
+	const char *img;			/* the image: its first avail bytes are valid */
+	Size		avail;
+	Size		rawlen;			/* its full length */
+	char	   *buf;			/* where it is decoded (NULL: stored raw) */
+	const char *src;			/* the frame */
+	Size		srclen;
+	Size		srcpos;			/* frame bytes consumed */
+} WcImageReader;
+
+extern Size WcCompress(const char *src, Size len, char *dst, Size cap, int level,
+					   const uint32 *cuts, int ncuts);
+extern void WcImageBegin(WcImageReader *r, const char *src, Size clen,
+						 char *dst, Size rawlen);
+extern bool WcImageNeed(WcImageReader *r, Size upto);
 extern bool WcDecompress(const char *src, Size clen, char *dst, Size rawlen);
 
 /* wc_groupcache.c */
@@ -355,11 +381,15 @@ extern void WcGroupCacheShmemRequest(void);
 extern void WcGroupCacheShmemStartup(void);
 
 /* wc_pax.c */
+#define WC_PAX_MAX_CUTS			8
 extern void WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows,
-						StringInfo out);
+						StringInfo out, uint32 *cuts, int *ncuts);
 extern void WcPaxDecode(Relation rel, TupleDesc desc, Oid blockid,
 						const char *img, Size len, int nrows,
 						HeapTupleData *rows);
+extern void WcPaxDecodeColumns(Relation rel, TupleDesc desc, Oid blockid,
+							   WcImageReader *r, int nrows, HeapTupleData *rows,
+							   const WcColumns *cols);
 
 /* wc_block.c */
 extern WcBlockBuilder *WcBuilderBegin(Relation rel, WcKeyInfo *keys, bool zstd,
@@ -377,6 +407,16 @@ extern WcDecodedBlock *WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid
 									   const char *data, Size len,
 									   HeapTupleHeader blocktup,
 									   MemoryContext cxt);
+/* wc_scan.c */
+extern void WcScanColumns(TableScanDesc sscan, const WcColumns *cols);
+extern void WcScanColumnStats(TableScanDesc sscan, uint64 *decoded,
+							  uint64 *size);
+
+extern WcDecodedBlock *WcBlockDecodeColumns(Relation rel, TupleDesc desc,
+											Oid blockid, const char *data,
+											Size len, HeapTupleHeader blocktup,
+											MemoryContext cxt,
+											const WcColumns *cols);
 extern WcDecodedBlock *WcBlockDecodeLazy(Relation rel, Oid blockid,
 										 const char *data, Size len,
 										 HeapTupleHeader blocktup,

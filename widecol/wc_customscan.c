@@ -159,7 +159,7 @@ wc_key_index_paths(PlannerInfo *root, RelOptInfo *rel, IndexOptInfo *keyindex)
 	return result;
 }
 
-/* set_rel_pathlist_hook: add keyscan and count scan paths for a widecol table */
+/* set_rel_pathlist_hook: add keyscan and column scan paths for a widecol table */
 static void
 wc_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 					RangeTblEntry *rte)
@@ -179,14 +179,14 @@ wc_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	keyindex = WcStashedKeyIndex(rel);
 	if (keyindex == NULL)
 		return;
-	WcCountScanAddPaths(root, rel);
-	if (!wc_enable_keyscan)
-		return;
 
 	/* the planner holds a lock on the relation */
 	relation = table_open(rte->relid, NoLock);
-	info = WcGetKeyIndexInfo(relation);
+	WcColumnScanAddPaths(root, rel, relation);
+	info = wc_enable_keyscan ? WcGetKeyIndexInfo(relation) : NULL;
 	table_close(relation, NoLock);
+	if (info == NULL)
+		return;
 	if (info->npk <= 0 || info->npk > keyindex->nkeycolumns)
 		return;
 

@@ -20,7 +20,7 @@
  *		Core would otherwise reject the options first with a confusing
  *		"unrecognized parameter", before any widecol code runs.
  *
- * GUCs: widecol.enable_keyscan and widecol.enable_countscan (USERSET,
+ * GUCs: widecol.enable_keyscan and widecol.enable_columnscan (USERSET,
  * default on),
  * widecol.key_index_readahead (USERSET, default 16 MB) and the background
  * mover's widecol.mover_enabled (default on), widecol.mover_naptime
@@ -100,12 +100,12 @@ _PG_init(void)
 							 "in sort key order through the table's key index.",
 							 &wc_enable_keyscan, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
-	DefineCustomBoolVariable("widecol.enable_countscan",
-							 "Enables the planner's use of widecol count scans.",
-							 "A count scan reads a table whose columns the query does not "
-							 "read (count(*)) by counting its compressed rows instead of "
-							 "decompressing them.",
-							 &wc_enable_countscan, true, PGC_USERSET, 0,
+	DefineCustomBoolVariable("widecol.enable_columnscan",
+							 "Enables the planner's use of widecol column scans.",
+							 "A column scan reads a table decoding only the columns the "
+							 "query reads, and counts compressed rows without decoding "
+							 "them when it reads none (count(*)).",
+							 &wc_enable_columnscan, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("widecol.copy_direct",
 							 "Lets COPY FROM write widecol rows straight into compressed blocks.",
@@ -165,7 +165,7 @@ _PG_init(void)
 	WcKeyIndexInit();
 	WcCustomScanInit();
 	WcKeyScanInit();
-	WcCountScanInit();
+	WcColumnScanInit();
 	WcDeltaInitCallbacks();
 	WcPlanInit();
 	WcWorkerInit();

@@ -38,6 +38,13 @@
  * zstd compresses to almost nothing (event workload: 28.2 -> 21.5 bytes
  * per row); the coding is lossless for any bit pattern.
  *
+ * Cuts (session 13): the encoder reports the offsets where body streams of
+ * at least WC_PAX_CUT_MIN bytes begin, and the writer ends a zstd block
+ * there (wc_compression.c).  A reader that needs only the attributes
+ * before such a stream then decodes the image only up to it:
+ * WcPaxDecodeColumns rebuilds rows that hold only the attributes a scan
+ * reads (the others null) from a prefix of the image.
+ *
  * Decoding rebuilds every row as heap_fill_tuple would lay it out (4-byte
  * varlenas and fixed-width values aligned per attalign, short and
  * external varlenas unaligned, padding zero) using the table's current
@@ -64,6 +71,9 @@
 #define WC_PAX_HASNULL			0x01
 #define WC_PAX_HASVARWIDTH		0x02
 #define WC_PAX_HASEXTERNAL		0x04
+
+/* a body stream at least this long starts after a cut (see above) */
+#define WC_PAX_CUT_MIN			1024
 
 /* One attribute's two output streams while encoding */
 typedef struct WcPaxStreams
@@ -139,10 +149,13 @@ wc_pad(StringInfo buf, int align)
 
 /*
  * Append the PAX image of rows[0..nrows) (valid heap tuples of a relation
- * with descriptor desc) to out.
+ * with descriptor desc) to out, which must be empty.  The offsets where a
+ * zstd block should end (before each long body stream, at most
+ * WC_PAX_MAX_CUTS) go to cuts[], their number to *ncuts.
  */
 void
-WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out)
+WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out,
+			uint32 *cuts, int *ncuts)
 {
 	int			m = 0;
 	int			i;
@@ -265,9 +278,12 @@ WcPaxEncode(TupleDesc desc, HeapTuple *rows, int nrows, StringInfo out)
 		end += cols[a].body.len;
 		appendBinaryStringInfo(out, (char *) &end, sizeof(uint32));
 	}
+	*ncuts = 0;
 	for (a = 0; a < m; a++)
 	{
 		appendBinaryStringInfo(out, cols[a].hdr.data, cols[a].hdr.len);
+		if (cols[a].body.len >= WC_PAX_CUT_MIN && *ncuts < WC_PAX_MAX_CUTS)
+			cuts[(*ncuts)++] = out->len;
 		appendBinaryStringInfo(out, cols[a].body.data, cols[a].body.len);
 		pfree(cols[a].hdr.data);
 		pfree(cols[a].body.data);
@@ -283,6 +299,199 @@ typedef struct WcPaxCursor
 	uint64		prev;			/* last value of a delta-coded attribute */
 } WcPaxCursor;
 
+/* Where the parts of a PAX image are (wc_pax_layout) */
+typedef struct WcPaxLayout
+{
+	uint16		m;				/* largest natts of the rows */
+	const uint8 *flags;
+	const char *natts_p;
+	const char *len_p;
+	const char *bits;			/* the null bitmaps */
+	Size		total;			/* sum of the MAXALIGNed rebuilt lengths */
+	WcPaxCursor *hc;			/* [m] header streams */
+	WcPaxCursor *bc;			/* [m] body streams */
+} WcPaxLayout;
+
+/* Make the first upto bytes of the image readable (r NULL: all are) */
+static void
+wc_pax_need(Relation rel, Oid blockid, WcImageReader *r, Size upto)
+{
+	if (r != NULL && !WcImageNeed(r, upto))
+		WcCorrupted(rel, blockid, "row image does not decompress");
+}
+
+/*
+ * Check the row headers and the stream directory of the image img of
+ * nrows rows (len bytes once decoded; r, when not NULL, decodes it as far
+ * as they reach) and set up lay with a cursor per stream
+ */
+static void
+wc_pax_layout(Relation rel, TupleDesc desc, Oid blockid, const char *img,
+			  Size len, int nrows, WcImageReader *r, WcPaxLayout *lay)
+{
+	const char *endimg = img + len;
+	const char *p = img;
+	const char *dir;
+	const char *streams;
+	uint32		prev = 0;
+	int			i;
+	int			a;
+
+	/* fixed part: m, flags, natts, lengths */
+	if (len < sizeof(uint16))
+		WcCorrupted(rel, blockid, "row image of %zu bytes is too short", len);
+	wc_pax_need(rel, blockid, r, sizeof(uint16));
+	memcpy(&lay->m, p, sizeof(uint16));
+	if (lay->m > desc->natts)
+		WcCorrupted(rel, blockid, "rows have %u attributes, the table %d",
+					lay->m, desc->natts);
+	p += sizeof(uint16);
+	lay->flags = (const uint8 *) p;
+	p = img + TYPEALIGN(sizeof(uint16), sizeof(uint16) + nrows);
+	lay->natts_p = p;
+	lay->len_p = p + nrows * sizeof(uint16);
+	lay->bits = lay->len_p + nrows * sizeof(uint16);
+	if (lay->bits > endimg)
+		WcCorrupted(rel, blockid, "row headers lie outside the row image");
+	wc_pax_need(rel, blockid, r, lay->bits - img);
+
+	/* null bitmaps: find where they end */
+	p = lay->bits;
+	lay->total = 0;
+	for (i = 0; i < nrows; i++)
+	{
+		uint16		natts;
+		uint16		tlen;
+
+		memcpy(&natts, lay->natts_p + i * sizeof(uint16), sizeof(uint16));
+		memcpy(&tlen, lay->len_p + i * sizeof(uint16), sizeof(uint16));
+		if (natts > lay->m || tlen < SizeofHeapTupleHeader)
+			WcCorrupted(rel, blockid, "row %d has a bad header", i);
+		if (lay->flags[i] & WC_PAX_HASNULL)
+			p += BITMAPLEN(natts);
+		lay->total += MAXALIGN(tlen);
+	}
+	dir = img + TYPEALIGN(sizeof(uint32), p - img);
+	streams = dir + 2 * lay->m * sizeof(uint32);
+	if (p > endimg || streams > endimg)
+		WcCorrupted(rel, blockid, "row headers lie outside the row image");
+	wc_pax_need(rel, blockid, r, streams - img);
+
+	/* stream cursors */
+	lay->hc = palloc(sizeof(WcPaxCursor) * Max(lay->m, 1));
+	lay->bc = palloc(sizeof(WcPaxCursor) * Max(lay->m, 1));
+	for (a = 0; a < lay->m; a++)
+	{
+		uint32		hend;
+		uint32		bend;
+
+		memcpy(&hend, dir + (2 * a) * sizeof(uint32), sizeof(uint32));
+		memcpy(&bend, dir + (2 * a + 1) * sizeof(uint32), sizeof(uint32));
+		if (hend < prev || bend < hend || bend > endimg - streams)
+			WcCorrupted(rel, blockid, "stream directory of attribute %d is bad",
+						a + 1);
+		lay->hc[a].p = streams + prev;
+		lay->hc[a].end = streams + hend;
+		lay->bc[a].p = streams + hend;
+		lay->bc[a].end = streams + bend;
+		lay->bc[a].prev = 0;
+		prev = bend;
+	}
+	if (streams + prev != endimg)
+		WcCorrupted(rel, blockid, "streams end at %u of %zu bytes",
+					(uint32) (streams - img) + prev, len);
+}
+
+/*
+ * Copy the value of attribute a (0-based) of row i from its streams to the
+ * row data tp at offset off, aligned; returns the offset after it.  room
+ * is the row's data size.
+ */
+static pg_attribute_always_inline Size
+wc_pax_value(Relation rel, Oid blockid, Form_pg_attribute att, int i, int a,
+			 WcPaxLayout *lay, char *tp, Size off, Size room)
+{
+	WcPaxCursor *b = &lay->bc[a];
+	Size		vlen;
+
+	if (att->attlen > 0)
+	{
+		off = att_align_nominal(off, att->attalign);
+		vlen = att->attlen;
+		if (b->end - b->p < vlen || off + vlen > room)
+			WcCorrupted(rel, blockid, "row %d overruns attribute %d", i, a + 1);
+		if (wc_att_delta(att))
+		{
+			b->prev += wc_get_uint(b->p, vlen);
+			wc_put_uint(tp + off, vlen, b->prev);
+		}
+		else
+			memcpy(tp + off, b->p, vlen);
+		b->p += vlen;
+	}
+	else if (att->attlen == -1)
+	{
+		WcPaxCursor *c = &lay->hc[a];
+		int			hl;
+
+		if (c->p >= c->end)
+			WcCorrupted(rel, blockid, "row %d overruns attribute %d", i, a + 1);
+		hl = wc_varlena_hdrlen(c->p);
+		if (c->end - c->p < hl)
+			WcCorrupted(rel, blockid, "row %d overruns attribute %d", i, a + 1);
+		if (hl == VARHDRSZ_EXTERNAL)
+		{
+			if (VARTAG_EXTERNAL(c->p) != VARTAG_ONDISK)
+				WcCorrupted(rel, blockid, "row %d has a bad TOAST pointer", i);
+			vlen = VARSIZE_EXTERNAL(c->p);
+		}
+		else if (hl == VARHDRSZ_SHORT)
+			vlen = VARSIZE_1B(c->p);
+		else
+		{
+			uint32		h4;
+
+			memcpy(&h4, c->p, sizeof(uint32));
+			vlen = VARSIZE_4B(&h4);
+			off = att_align_nominal(off, att->attalign);
+		}
+		if (vlen < hl || b->end - b->p < vlen - hl || off + vlen > room)
+			WcCorrupted(rel, blockid, "row %d overruns attribute %d", i, a + 1);
+		memcpy(tp + off, c->p, hl);
+		memcpy(tp + off + hl, b->p, vlen - hl);
+		c->p += hl;
+		b->p += vlen - hl;
+	}
+	else
+	{
+		off = att_align_nominal(off, att->attalign);
+		vlen = strnlen(b->p, b->end - b->p) + 1;
+		if (vlen > b->end - b->p || off + vlen > room)
+			WcCorrupted(rel, blockid, "row %d overruns attribute %d", i, a + 1);
+		memcpy(tp + off, b->p, vlen);
+		b->p += vlen;
+	}
+	return off + vlen;
+}
+
+/* Raise XX001 unless the streams of the attributes read were read whole */
+static void
+wc_pax_check_read(Relation rel, Oid blockid, WcPaxLayout *lay,
+				  const WcColumns *cols)
+{
+	int			a;
+
+	for (a = 0; a < lay->m; a++)
+	{
+		if (cols != NULL && (a >= cols->maxatt || !cols->needed[a]))
+			continue;
+		if (lay->hc[a].p != lay->hc[a].end || lay->bc[a].p != lay->bc[a].end)
+			WcCorrupted(rel, blockid, "attribute %d has unread bytes", a + 1);
+	}
+	pfree(lay->hc);
+	pfree(lay->bc);
+}
+
 /*
  * Decode the PAX image img (len bytes) of the nrows rows of block blockid
  * of rel into rows[] (t_data and t_len set; the caller patches the MVCC
@@ -295,199 +504,135 @@ void
 WcPaxDecode(Relation rel, TupleDesc desc, Oid blockid, const char *img,
 			Size len, int nrows, HeapTupleData *rows)
 {
-	const char *endimg = img + len;
-	const char *p = img;
-	const uint8 *flags;
-	const char *natts_p;
-	const char *len_p;
-	const char *bits;
-	const char *dir;
-	const char *streams;
-	uint16		m;
-	Size		total = 0;
+	WcPaxLayout lay;
+	const char *p;
 	Size		pos = 0;
 	char	   *mem;
-	WcPaxCursor *hc;
-	WcPaxCursor *bc;
 	int			i;
 	int			a;
-	uint32		prev = 0;
 
-	/* fixed part: m, flags, natts, lengths */
-	if (len < sizeof(uint16))
-		WcCorrupted(rel, blockid, "row image of %zu bytes is too short", len);
-	memcpy(&m, p, sizeof(uint16));
-	if (m > desc->natts)
-		WcCorrupted(rel, blockid, "rows have %u attributes, the table %d", m,
-					desc->natts);
-	p += sizeof(uint16);
-	flags = (const uint8 *) p;
-	p = img + TYPEALIGN(sizeof(uint16), sizeof(uint16) + nrows);
-	natts_p = p;
-	len_p = p + nrows * sizeof(uint16);
-	bits = len_p + nrows * sizeof(uint16);
-	if (bits > endimg)
-		WcCorrupted(rel, blockid, "row headers lie outside the row image");
-
-	/* null bitmaps: find where they end */
-	p = bits;
-	for (i = 0; i < nrows; i++)
-	{
-		uint16		natts;
-		uint16		tlen;
-
-		memcpy(&natts, natts_p + i * sizeof(uint16), sizeof(uint16));
-		memcpy(&tlen, len_p + i * sizeof(uint16), sizeof(uint16));
-		if (natts > m || tlen < SizeofHeapTupleHeader)
-			WcCorrupted(rel, blockid, "row %d has a bad header", i);
-		if (flags[i] & WC_PAX_HASNULL)
-			p += BITMAPLEN(natts);
-		total += MAXALIGN(tlen);
-	}
-	dir = img + TYPEALIGN(sizeof(uint32), p - img);
-	streams = dir + 2 * m * sizeof(uint32);
-	if (p > endimg || streams > endimg)
-		WcCorrupted(rel, blockid, "row headers lie outside the row image");
-
-	/* stream cursors */
-	hc = palloc(sizeof(WcPaxCursor) * Max(m, 1));
-	bc = palloc(sizeof(WcPaxCursor) * Max(m, 1));
-	for (a = 0; a < m; a++)
-	{
-		uint32		hend;
-		uint32		bend;
-
-		memcpy(&hend, dir + (2 * a) * sizeof(uint32), sizeof(uint32));
-		memcpy(&bend, dir + (2 * a + 1) * sizeof(uint32), sizeof(uint32));
-		if (hend < prev || bend < hend || bend > endimg - streams)
-			WcCorrupted(rel, blockid, "stream directory of attribute %d is bad",
-						a + 1);
-		hc[a].p = streams + prev;
-		hc[a].end = streams + hend;
-		bc[a].p = streams + hend;
-		bc[a].end = streams + bend;
-		bc[a].prev = 0;
-		prev = bend;
-	}
-	if (streams + prev != endimg)
-		WcCorrupted(rel, blockid, "streams end at %u of %zu bytes",
-					(uint32) (streams - img) + prev, len);
+	wc_pax_layout(rel, desc, blockid, img, len, nrows, NULL, &lay);
 
 	/* rebuild the rows */
-	mem = palloc0(Max(total, 1));
-	p = bits;
+	mem = palloc0(Max(lay.total, 1));
+	p = lay.bits;
 	for (i = 0; i < nrows; i++)
 	{
 		HeapTupleHeader h = (HeapTupleHeader) (mem + pos);
 		uint16		natts;
 		uint16		tlen;
-		bool		hasnull = (flags[i] & WC_PAX_HASNULL) != 0;
+		bool		hasnull = (lay.flags[i] & WC_PAX_HASNULL) != 0;
 		Size		hoff;
-		char	   *tp;
 		Size		off = 0;
-		Size		room;
 
-		memcpy(&natts, natts_p + i * sizeof(uint16), sizeof(uint16));
-		memcpy(&tlen, len_p + i * sizeof(uint16), sizeof(uint16));
+		memcpy(&natts, lay.natts_p + i * sizeof(uint16), sizeof(uint16));
+		memcpy(&tlen, lay.len_p + i * sizeof(uint16), sizeof(uint16));
 		hoff = MAXALIGN(SizeofHeapTupleHeader + (hasnull ? BITMAPLEN(natts) : 0));
 		if (hoff > tlen)
 			WcCorrupted(rel, blockid, "row %d has a bad header", i);
 		h->t_hoff = hoff;
 		h->t_infomask = (hasnull ? HEAP_HASNULL : 0) |
-			((flags[i] & WC_PAX_HASVARWIDTH) ? HEAP_HASVARWIDTH : 0) |
-			((flags[i] & WC_PAX_HASEXTERNAL) ? HEAP_HASEXTERNAL : 0);
+			((lay.flags[i] & WC_PAX_HASVARWIDTH) ? HEAP_HASVARWIDTH : 0) |
+			((lay.flags[i] & WC_PAX_HASEXTERNAL) ? HEAP_HASEXTERNAL : 0);
 		HeapTupleHeaderSetNatts(h, natts);
 		if (hasnull)
 		{
 			memcpy(h->t_bits, p, BITMAPLEN(natts));
 			p += BITMAPLEN(natts);
 		}
-		tp = (char *) h + hoff;
-		room = tlen - hoff;
 
 		for (a = 0; a < natts; a++)
 		{
-			Form_pg_attribute att = TupleDescAttr(desc, a);
-			WcPaxCursor *b = &bc[a];
-			Size		vlen;
-
 			if (hasnull && att_isnull(a, h->t_bits))
 				continue;
-			if (att->attlen > 0)
-			{
-				off = att_align_nominal(off, att->attalign);
-				vlen = att->attlen;
-				if (b->end - b->p < vlen || off + vlen > room)
-					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
-								i, a + 1);
-				if (wc_att_delta(att))
-				{
-					b->prev += wc_get_uint(b->p, vlen);
-					wc_put_uint(tp + off, vlen, b->prev);
-				}
-				else
-					memcpy(tp + off, b->p, vlen);
-				b->p += vlen;
-			}
-			else if (att->attlen == -1)
-			{
-				WcPaxCursor *c = &hc[a];
-				int			hl;
-
-				if (c->p >= c->end)
-					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
-								i, a + 1);
-				hl = wc_varlena_hdrlen(c->p);
-				if (c->end - c->p < hl)
-					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
-								i, a + 1);
-				if (hl == VARHDRSZ_EXTERNAL)
-				{
-					if (VARTAG_EXTERNAL(c->p) != VARTAG_ONDISK)
-						WcCorrupted(rel, blockid, "row %d has a bad TOAST pointer",
-									i);
-					vlen = VARSIZE_EXTERNAL(c->p);
-				}
-				else if (hl == VARHDRSZ_SHORT)
-					vlen = VARSIZE_1B(c->p);
-				else
-				{
-					uint32		h4;
-
-					memcpy(&h4, c->p, sizeof(uint32));
-					vlen = VARSIZE_4B(&h4);
-					off = att_align_nominal(off, att->attalign);
-				}
-				if (vlen < hl || b->end - b->p < vlen - hl || off + vlen > room)
-					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
-								i, a + 1);
-				memcpy(tp + off, c->p, hl);
-				memcpy(tp + off + hl, b->p, vlen - hl);
-				c->p += hl;
-				b->p += vlen - hl;
-			}
-			else
-			{
-				off = att_align_nominal(off, att->attalign);
-				vlen = strnlen(b->p, b->end - b->p) + 1;
-				if (vlen > b->end - b->p || off + vlen > room)
-					WcCorrupted(rel, blockid, "row %d overruns attribute %d",
-								i, a + 1);
-				memcpy(tp + off, b->p, vlen);
-				b->p += vlen;
-			}
-			off += vlen;
+			off = wc_pax_value(rel, blockid, TupleDescAttr(desc, a), i, a, &lay,
+							   (char *) h + hoff, off, tlen - hoff);
 		}
-		if (off != room)
+		if (off != tlen - hoff)
 			WcCorrupted(rel, blockid, "row %d has %zu data bytes, expected %zu",
-						i, off, room);
+						i, off, (Size) (tlen - hoff));
 		rows[i].t_len = tlen;
 		rows[i].t_data = h;
 		pos += MAXALIGN(tlen);
 	}
-	for (a = 0; a < m; a++)
-		if (hc[a].p != hc[a].end || bc[a].p != bc[a].end)
-			WcCorrupted(rel, blockid, "attribute %d has unread bytes", a + 1);
-	pfree(hc);
-	pfree(bc);
+	wc_pax_check_read(rel, blockid, &lay, NULL);
+}
+
+/*
+ * WcPaxDecode for a reader of the columns cols: decode the image r reads
+ * only as far as the streams of those columns reach, and rebuild each row
+ * with only those attributes (the others null, and none beyond the last
+ * one read: those would read as missing).  The rows are for a scan that
+ * reads nothing else of them.
+ */
+void
+WcPaxDecodeColumns(Relation rel, TupleDesc desc, Oid blockid,
+				   WcImageReader *r, int nrows, HeapTupleData *rows,
+				   const WcColumns *cols)
+{
+	WcPaxLayout lay;
+	const char *p;
+	Size		pos = 0;
+	Size		upto = 0;
+	Size		total = 0;
+	char	   *mem;
+	int			i;
+	int			a;
+
+	wc_pax_layout(rel, desc, blockid, r->img, r->rawlen, nrows, r, &lay);
+	for (a = 0; a < Min(cols->maxatt, lay.m); a++)
+		if (cols->needed[a])
+			upto = Max(upto, lay.bc[a].end - r->img);
+	wc_pax_need(rel, blockid, r, upto);
+
+	/* a rebuilt row: a new header and bitmap, values realigned */
+	for (i = 0; i < nrows; i++)
+	{
+		uint16		natts;
+		uint16		tlen;
+
+		memcpy(&natts, lay.natts_p + i * sizeof(uint16), sizeof(uint16));
+		memcpy(&tlen, lay.len_p + i * sizeof(uint16), sizeof(uint16));
+		total += MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(natts)) +
+			MAXALIGN(tlen + MAXIMUM_ALIGNOF * natts);
+	}
+	mem = palloc0(Max(total, 1));
+	p = lay.bits;
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTupleHeader h = (HeapTupleHeader) (mem + pos);
+		uint16		natts;
+		uint16		tlen;
+		int			nat;
+		bool		hasnull = (lay.flags[i] & WC_PAX_HASNULL) != 0;
+		const bits8 *bits = (const bits8 *) p;
+		Size		hoff;
+		Size		room;
+		Size		off = 0;
+
+		memcpy(&natts, lay.natts_p + i * sizeof(uint16), sizeof(uint16));
+		memcpy(&tlen, lay.len_p + i * sizeof(uint16), sizeof(uint16));
+		if (hasnull)
+			p += BITMAPLEN(natts);
+		nat = Min(natts, cols->maxatt);
+		hoff = MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(nat));
+		room = MAXALIGN(tlen + MAXIMUM_ALIGNOF * natts);
+		h->t_hoff = hoff;
+		h->t_infomask = HEAP_HASNULL |
+			((lay.flags[i] & WC_PAX_HASVARWIDTH) ? HEAP_HASVARWIDTH : 0) |
+			((lay.flags[i] & WC_PAX_HASEXTERNAL) ? HEAP_HASEXTERNAL : 0);
+		HeapTupleHeaderSetNatts(h, nat);
+		for (a = 0; a < nat; a++)
+		{
+			if (!cols->needed[a] || (hasnull && att_isnull(a, bits)))
+				continue;		/* its bit stays 0: null */
+			h->t_bits[a >> 3] |= 1 << (a & 0x07);
+			off = wc_pax_value(rel, blockid, TupleDescAttr(desc, a), i, a, &lay,
+							   (char *) h + hoff, off, room);
+		}
+		rows[i].t_len = hoff + off;
+		rows[i].t_data = h;
+		pos += hoff + room;
+	}
+	wc_pax_check_read(rel, blockid, &lay, cols);
 }

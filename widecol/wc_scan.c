@@ -33,11 +33,15 @@
  * see both tiers.  V = T unless that would reach past the main fork's last
  * segment file (see wc_virtual_cold_blocks).
  *
- * A count scan (WcScanCountOnly, for the WidecolCountScan node of queries
- * that read no column, wc_countscan.c) returns every visible cold row as
- * one empty tuple with the row's TID: it checks the block tuple's
- * visibility, its header and its tombstones as above, but never checks the
- * frames' CRC or decompresses them.  Delta rows are heap's tuples as ever.
+ * A column scan (WcScanColumns, for the WidecolColumnScan node of queries
+ * that read only some columns, wc_columnscan.c) decodes cold rows with
+ * only those columns (WcBlockDecodeColumns: the others are null, and row
+ * groups are decompressed only as far as the columns reach).  When the
+ * query reads no column at all it counts: every visible cold row comes
+ * back as one empty tuple with the row's TID; the block tuple's
+ * visibility, its header and its tombstones are checked as above, but the
+ * frames' CRC is not and nothing is decompressed.  Delta rows are heap's
+ * tuples as ever.
  *
  * Parallel scans (DESIGN.md 5.2): the shared state is two heap block
  * allocators, one over the delta's pages and one over the TOAST pages
@@ -106,7 +110,10 @@ typedef struct WcScanDescData
 	Oid			cur_blockid;
 	ErrorContextCallback errcb;
 
-	/* count scan: the rows of the current block are counted, not decoded */
+	/* column scan: the columns read; none: rows are counted, not decoded */
+	WcColumns  *cols;
+	uint64		image_decoded;	/* bytes of row group images decoded */
+	uint64		image_size;		/* of all the bytes of those images */
 	bool		count_only;
 	int			count_nrows;	/* rows of the current block; 0: none */
 	HeapTupleData empty;		/* the tuple returned for each of them */
@@ -235,17 +242,25 @@ wc_scan_drop_block(WcScanDesc s, TupleTableSlot *slot)
 
 /*
  * Make sscan, a widecol sequential scan without scan keys that has not
- * returned a row yet, a count scan: its cold rows come back as empty
- * tuples that carry only their TID (see the file header).  Only for plans
- * that read no column of the table.
+ * returned a row yet, a column scan that reads only the columns cols
+ * (copied), or counts rows when it reads none (see the file header).
+ * Only for plans that read nothing else of the table's rows.
  */
 void
-WcScanCountOnly(TableScanDesc sscan)
+WcScanColumns(TableScanDesc sscan, const WcColumns *cols)
 {
 	WcScanDesc	s = (WcScanDesc) sscan;
 	HeapTupleHeader h;
 
 	Assert(sscan->rs_nkeys == 0 && s->blk == NULL && !s->in_cold);
+	if (cols->maxatt > 0)
+	{
+		s->cols = MemoryContextAlloc(s->cxt, sizeof(WcColumns));
+		s->cols->maxatt = cols->maxatt;
+		s->cols->needed = MemoryContextAlloc(s->cxt, sizeof(bool) * cols->maxatt);
+		memcpy(s->cols->needed, cols->needed, sizeof(bool) * cols->maxatt);
+		return;
+	}
 	h = MemoryContextAllocZero(s->cxt, MAXALIGN(SizeofHeapTupleHeader));
 	h->t_hoff = MAXALIGN(SizeofHeapTupleHeader);
 	h->t_infomask = HEAP_XMAX_INVALID;
@@ -343,6 +358,19 @@ wc_block_next_row(WcScanDesc s, bool forward, TupleTableSlot *slot)
 }
 
 /*
+ * Bytes of row group images a column scan has decoded so far, and their
+ * full size (EXPLAIN ANALYZE)
+ */
+void
+WcScanColumnStats(TableScanDesc sscan, uint64 *decoded, uint64 *size)
+{
+	WcScanDesc	s = (WcScanDesc) sscan;
+
+	*decoded = s->image_decoded;
+	*size = s->image_size;
+}
+
+/*
  * Next visible cold row in direction dir; false at the end of the tier.
  * Rows of the current block are returned without touching the error
  * context stack; reading and decoding the next block tuple is done with
@@ -414,6 +442,14 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 			/* the inserter SSI's conflict-out check names for a hidden row */
 			HeapTupleHeaderSetXmin(s->empty.t_data,
 								   HeapTupleHeaderGetRawXmin(tup->t_data));
+		}
+		else if (s->cols != NULL)
+		{
+			s->blk = WcBlockDecodeColumns(rel, slot->tts_tupleDescriptor, chunk_id,
+										  data, len, tup->t_data, s->blkcxt,
+										  s->cols);
+			s->image_decoded += s->blk->image_decoded;
+			s->image_size += s->blk->image_size;
 		}
 		else
 		{

@@ -26,8 +26,8 @@
  *	  wc_keyindex.c	the key index: creation, protection, lookup, hiding
  *					from the planner, dump and restore
  *	  wc_customscan.c keyscan paths and plans (planner side)
- *	  wc_countscan.c the count scan: full scans that read no column count
- *					cold rows instead of decoding them (paths, plans, executor)
+ *	  wc_columnscan.c the column scan: full scans that decode only the
+ *					columns read, none for count(*) (paths, plans, executor)
  *	  wc_keyscan.c	keyscan execution and EXPLAIN (executor side); its cold
  *					runs in wc_ks_runs.c, their shared state in wc_keyscan.h
  *	  wc_objaccess.c object_access_hook: new widecol tables, key column
@@ -64,7 +64,7 @@
 #define WC_OPT_SORT_KEY			"sort_key"
 #define WC_KEY_INDEX_LABEL		"wckey"
 #define WC_KEYSCAN_NAME			"WidecolKeyScan"
-#define WC_COUNTSCAN_NAME		"WidecolCountScan"
+#define WC_COLUMNSCAN_NAME		"WidecolColumnScan"
 
 /* Scan direction in a keyscan plan's custom_private */
 #define WC_KEYSCAN_FORWARD		0
@@ -196,11 +196,12 @@ extern void WcKeyIndexInit(void);
 /* wc_customscan.c */
 extern void WcCustomScanInit(void);
 
-/* wc_countscan.c */
-extern bool wc_enable_countscan;
-extern void WcCountScanAddPaths(PlannerInfo *root, RelOptInfo *rel);
-extern void WcCountScanInit(void);
-extern void WcScanCountOnly(TableScanDesc sscan);	/* wc_scan.c */
+/* wc_columnscan.c */
+extern bool wc_enable_columnscan;
+extern void WcColumnScanAddPaths(PlannerInfo *root, RelOptInfo *rel,
+								 Relation relation);
+extern void WcColumnScanInit(void);
+
 
 /* wc_keyscan.c */
 extern const CustomScanMethods wc_keyscan_scan_methods;
