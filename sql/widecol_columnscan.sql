@@ -148,5 +148,28 @@ SELECT (SELECT sum(d) FILTER (WHERE kind IS NULL) || '/' || count(*) FILTER (WHE
        (SELECT sum(d) FILTER (WHERE kind IS NULL) || '/' || count(*) FILTER (WHERE e IS NULL) FROM mh) AS heap;
 SELECT cs_decoded('SELECT sum(id) FROM me') < 0.5 AS before_note,
        cs_decoded('SELECT sum(ts) FROM me') > 0.5 AS through_note;
-DROP TABLE ce, ch, cd, me, mh;
+
+-- NOT NULL columns a column scan does not read get placeholders: JIT-
+-- compiled deforming trusts NOT NULL, skips the null bitmap and steps
+-- over their bytes (a fixed-width and a text column before those read)
+CREATE TABLE ne (id bigint PRIMARY KEY, name text NOT NULL, kind int, ts int NOT NULL, note text)
+  WITH (autovacuum_enabled = false);
+CREATE TABLE nw (id bigint PRIMARY KEY, name text NOT NULL, kind int, ts int NOT NULL, note text)
+  USING widecol WITH (autovacuum_enabled = false);
+INSERT INTO nw SELECT g, repeat('n', g % 50 + 1), NULLIF(g % 6, 5), g * 3, CASE WHEN g % 4 = 0 THEN 'x' || g END
+  FROM generate_series(1, 5000) g;
+INSERT INTO ne SELECT * FROM nw;
+SELECT moved_rows FROM widecol.compact('nw');
+SET jit = on;
+SET jit_above_cost = 0;
+SET jit_optimize_above_cost = 0;
+SET jit_inline_above_cost = -1;
+\set nn 'SELECT sum(kind) || ''/'' || sum(ts) || ''/'' || count(note) || ''/'' || max(length(note)) || ''/'' || count(*) FILTER (WHERE kind = 2) FROM'
+EXPLAIN (COSTS OFF) SELECT sum(kind), sum(ts), count(note) FROM nw;
+SELECT (:nn nw) AS widecol, (:nn ne) AS heap;
+RESET jit;
+RESET jit_above_cost;
+RESET jit_optimize_above_cost;
+RESET jit_inline_above_cost;
+DROP TABLE ce, ch, cd, me, mh, ne, nw;
 DROP FUNCTION cs_decoded(text);

@@ -407,11 +407,6 @@ extern WcDecodedBlock *WcBlockDecodeAs(Relation rel, TupleDesc desc, Oid blockid
 									   const char *data, Size len,
 									   HeapTupleHeader blocktup,
 									   MemoryContext cxt);
-/* wc_scan.c */
-extern void WcScanColumns(TableScanDesc sscan, const WcColumns *cols);
-extern void WcScanColumnStats(TableScanDesc sscan, uint64 *decoded,
-							  uint64 *size);
-
 extern WcDecodedBlock *WcBlockDecodeColumns(Relation rel, TupleDesc desc,
 											Oid blockid, const char *data,
 											Size len, HeapTupleHeader blocktup,
@@ -548,6 +543,9 @@ extern void WcGetLatestTid(TableScanDesc scan, ItemPointer tid);
 
 /* wc_scan.c */
 extern void WcScanInitRoutine(TableAmRoutine *routine);
+extern void WcScanColumns(TableScanDesc sscan, const WcColumns *cols);
+extern void WcScanColumnStats(TableScanDesc sscan, uint64 *decoded,
+							  uint64 *size);
 
 /* wc_fetch.c */
 extern void WcFetchInitRoutine(TableAmRoutine *routine);

@@ -23,9 +23,10 @@
  * Planner side: set_rel_pathlist_hook (wc_customscan.c) calls
  * WcColumnScanAddPaths for every widecol base relation.  The columns read
  * are the Vars of the relation in its target list and restriction clauses
- * (attr_needed); if any is a system column (UPDATE, DELETE and row marks
- * read ctid) or the whole row, or every live column is read, there is
- * nothing to gain and no path.  Otherwise it adds a CustomPath beside the
+ * (rel->reltarget and baserestrictinfo).  If any is a system column
+ * (UPDATE, DELETE and row marks read ctid), which the scan does not
+ * return, or the whole row, or if every live column is read (nothing to
+ * gain), there is no path.  Otherwise it adds a CustomPath beside the
  * Seq Scan path and, when there is one, a parallel-aware partial path
  * beside the Parallel Seq Scan.  Each costs what its Seq Scan costs (same
  * pages, same rows, any disable_cost of enable_seqscan included) less one
@@ -70,7 +71,7 @@
 /* widecol.enable_columnscan */
 bool		wc_enable_columnscan = true;
 
-/* Executor state of a count scan */
+/* Executor state of a column scan */
 typedef struct WcColumnScanState
 {
 	CustomScanState css;
@@ -78,7 +79,7 @@ typedef struct WcColumnScanState
 	WcColumns	cols;			/* the columns read (from custom_private) */
 } WcColumnScanState;
 
-static Plan *wc_plan_countscan(PlannerInfo *root, RelOptInfo *rel,
+static Plan *wc_plan_columnscan(PlannerInfo *root, RelOptInfo *rel,
 							   CustomPath *best_path, List *tlist,
 							   List *clauses, List *custom_plans);
 static Node *wc_columnscan_create_state(CustomScan *cscan);
@@ -99,7 +100,7 @@ static void wc_columnscan_explain(CustomScanState *node, List *ancestors,
 
 static const CustomPathMethods wc_columnscan_path_methods = {
 	.CustomName = WC_COLUMNSCAN_NAME,
-	.PlanCustomPath = wc_plan_countscan,
+	.PlanCustomPath = wc_plan_columnscan,
 };
 
 static const CustomScanMethods wc_columnscan_scan_methods = {
@@ -180,9 +181,12 @@ wc_columnscan_path(RelOptInfo *rel, Path *seq, List *attnos)
 	cpath->path.parallel_workers = seq->parallel_workers;
 	cpath->path.rows = seq->rows;
 	cpath->path.startup_cost = seq->startup_cost;
-	/* cheaper than seq beyond add_path's exact comparison (see above) */
-	cpath->path.total_cost = Max(seq->total_cost * (1.0 - 1e-6),
-								 seq->startup_cost);
+	/*
+	 * cheaper than seq beyond add_path's exact comparison (see above); of
+	 * the run cost, which holds no disable_cost
+	 */
+	cpath->path.total_cost = seq->total_cost -
+		(seq->total_cost - seq->startup_cost) * 1e-6;
 	cpath->path.pathkeys = NIL;
 	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
 	cpath->custom_paths = NIL;
@@ -222,7 +226,7 @@ WcColumnScanAddPaths(PlannerInfo *root, RelOptInfo *rel, Relation relation)
 
 /* PlanCustomPath: a CustomScan whose qual is every restriction clause */
 static Plan *
-wc_plan_countscan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+wc_plan_columnscan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 				  List *tlist, List *clauses, List *custom_plans)
 {
 	CustomScan *cscan = makeNode(CustomScan);
@@ -280,7 +284,7 @@ wc_columnscan_begin(CustomScanState *node, EState *estate, int eflags)
 		cs->cols.needed[lfirst_int(lc) - 1] = true;
 }
 
-/* A new scan of the table, made a count scan */
+/* A new scan of the table, made a column scan */
 static TableScanDesc
 wc_columnscan_open(WcColumnScanState *cs, ParallelTableScanDesc pscan)
 {
@@ -330,6 +334,8 @@ wc_columnscan_end(CustomScanState *node)
 {
 	WcColumnScanState *cs = (WcColumnScanState *) node;
 
+	/* the slot may point into the scan's memory */
+	ExecClearTuple(node->ss.ss_ScanTupleSlot);
 	if (cs->scan != NULL)
 		table_endscan(cs->scan);
 	cs->scan = NULL;

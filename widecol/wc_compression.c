@@ -16,9 +16,11 @@
  * (wc_pax.c), so a scan that reads only the small columns before them
  * skips decompressing the rest (zstd's buffer-less streaming API, one
  * zstd block per call; it decodes into the one output buffer, so later
- * blocks may refer back to earlier ones).  A frame written without cuts
- * (before session 13) is one zstd block of up to 128 kB and is simply
- * decoded whole.
+ * blocks may refer back to earlier ones).  Frames without cuts (written
+ * before session 13, or with no long stream) are read the same way: zstd
+ * cuts a frame into blocks of at most 128 kB by itself, and the reader
+ * stops after the first block that reaches far enough, which for a small
+ * row group is the whole frame.
  *
  * No locks: the contexts are backend-local.
  *
@@ -88,6 +90,8 @@ WcCompress(const char *src, Size len, char *dst, Size cap, int level,
 			if (ZSTD_isError(n) || (n > 0 && out.pos == out.size))
 				return 0;
 		} while (n > 0);
+		if (in.pos != in.size)
+			return 0;			/* cannot happen: a flush consumes the input */
 		done = upto;
 	}
 	return out.pos >= len ? 0 : (Size) out.pos;

@@ -474,6 +474,36 @@ wc_pax_value(Relation rel, Oid blockid, Form_pg_attribute att, int i, int a,
 	return off + vlen;
 }
 
+/*
+ * Put a placeholder for a NOT NULL attribute that a column scan does not
+ * read at offset off of the row data tp (room bytes, zeroed); returns the
+ * offset after it.  It cannot be left null: JIT-compiled deforming
+ * (llvmjit_deform.c) trusts attnotnull, skips the null bitmap for such an
+ * attribute and steps over its bytes.  Zero bytes for a fixed-width type,
+ * an empty short varlena, an empty cstring: laid out as heap would lay out
+ * that value, and never read.
+ */
+static Size
+wc_pax_placeholder(Form_pg_attribute att, char *tp, Size off, Size room)
+{
+	if (att->attlen > 0)
+	{
+		off = att_align_nominal(off, att->attalign);
+		if (off + att->attlen > room)
+			elog(ERROR, "no room for attribute %d in a column scan row", att->attnum);
+		return off + att->attlen;
+	}
+	if (att->attlen == -2)
+		off = att_align_nominal(off, att->attalign);
+	if (off + 1 > room)
+		elog(ERROR, "no room for attribute %d in a column scan row", att->attnum);
+	if (att->attlen == -1)
+		SET_VARSIZE_SHORT(tp + off, VARHDRSZ_SHORT);
+	else
+		tp[off] = '\0';
+	return off + 1;
+}
+
 /* Raise XX001 unless the streams of the attributes read were read whole */
 static void
 wc_pax_check_read(Relation rel, Oid blockid, WcPaxLayout *lay,
@@ -561,9 +591,9 @@ WcPaxDecode(Relation rel, TupleDesc desc, Oid blockid, const char *img,
 /*
  * WcPaxDecode for a reader of the columns cols: decode the image r reads
  * only as far as the streams of those columns reach, and rebuild each row
- * with only those attributes (the others null, and none beyond the last
- * one read: those would read as missing).  The rows are for a scan that
- * reads nothing else of them.
+ * with only those attributes (the others null, or a placeholder when NOT
+ * NULL, and none beyond the last one read: those would read as missing).
+ * The rows are for a scan that reads nothing else of them.
  */
 void
 WcPaxDecodeColumns(Relation rel, TupleDesc desc, Oid blockid,
@@ -624,11 +654,18 @@ WcPaxDecodeColumns(Relation rel, TupleDesc desc, Oid blockid,
 		HeapTupleHeaderSetNatts(h, nat);
 		for (a = 0; a < nat; a++)
 		{
-			if (!cols->needed[a] || (hasnull && att_isnull(a, bits)))
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+
+			if (hasnull && att_isnull(a, bits))
 				continue;		/* its bit stays 0: null */
+			if (!cols->needed[a] && !att->attnotnull)
+				continue;		/* not read: null */
 			h->t_bits[a >> 3] |= 1 << (a & 0x07);
-			off = wc_pax_value(rel, blockid, TupleDescAttr(desc, a), i, a, &lay,
-							   (char *) h + hoff, off, room);
+			if (cols->needed[a])
+				off = wc_pax_value(rel, blockid, att, i, a, &lay,
+								   (char *) h + hoff, off, room);
+			else
+				off = wc_pax_placeholder(att, (char *) h + hoff, off, room);
 		}
 		rows[i].t_len = hoff + off;
 		rows[i].t_data = h;

@@ -442,6 +442,8 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 			/* the inserter SSI's conflict-out check names for a hidden row */
 			HeapTupleHeaderSetXmin(s->empty.t_data,
 								   HeapTupleHeaderGetRawXmin(tup->t_data));
+			s->empty.t_data->t_infomask = HEAP_XMAX_INVALID |
+				(tup->t_data->t_infomask & HEAP_XMIN_FROZEN);
 		}
 		else if (s->cols != NULL)
 		{

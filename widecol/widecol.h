@@ -202,7 +202,6 @@ extern void WcColumnScanAddPaths(PlannerInfo *root, RelOptInfo *rel,
 								 Relation relation);
 extern void WcColumnScanInit(void);
 
-
 /* wc_keyscan.c */
 extern const CustomScanMethods wc_keyscan_scan_methods;
 extern void WcKeyScanInit(void);
