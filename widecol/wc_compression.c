@@ -39,6 +39,20 @@
 static ZSTD_CCtx *wc_cctx = NULL;
 static ZSTD_DCtx *wc_dctx = NULL;
 
+/* Create the backend's decompression context on first use */
+static void
+wc_dctx_create(void)
+{
+	if (wc_dctx != NULL)
+		return;
+	wc_dctx = ZSTD_createDCtx();
+	if (wc_dctx == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not create a zstd decompression context.")));
+}
+
 /*
  * Compress len bytes of src into dst (cap bytes) at level, ending a zstd
  * block at each of the ncuts increasing offsets cuts[] (see above).
@@ -117,15 +131,7 @@ WcImageBegin(WcImageReader *r, const char *src, Size clen, char *dst,
 		r->avail = rawlen;
 		return;
 	}
-	if (wc_dctx == NULL)
-	{
-		wc_dctx = ZSTD_createDCtx();
-		if (wc_dctx == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory"),
-					 errdetail("Could not create a zstd decompression context.")));
-	}
+	wc_dctx_create();
 	r->img = dst;
 	r->buf = dst;
 	r->avail = 0;
@@ -174,15 +180,7 @@ WcDecompress(const char *src, Size clen, char *dst, Size rawlen)
 {
 	size_t		n;
 
-	if (wc_dctx == NULL)
-	{
-		wc_dctx = ZSTD_createDCtx();
-		if (wc_dctx == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory"),
-					 errdetail("Could not create a zstd decompression context.")));
-	}
+	wc_dctx_create();
 	n = ZSTD_decompressDCtx(wc_dctx, dst, rawlen, src, clen);
 	return !ZSTD_isError(n) && n == rawlen;
 }
