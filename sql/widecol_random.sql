@@ -2,7 +2,8 @@
 -- updates of plain, sort key and partition key columns, deletes, multi-row
 -- inserts) runs on a heap table and a widecol table, with compactions and
 -- VACUUMs of the widecol table in between; the answers are compared after
--- every stretch, by full comparison and through key-range scans.  Some
+-- every stretch, by full comparison, through column scans (count(*) and
+-- subsets of the columns) and through key-range scans.  Some
 -- rows have a NULL sort key (they sort last, and end their runs).
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS widecol;
@@ -41,7 +42,11 @@ $$;
 CREATE VIEW same AS
   SELECT (SELECT count(*) FROM (TABLE wc EXCEPT ALL TABLE hp) a) AS only_widecol,
          (SELECT count(*) FROM (TABLE hp EXCEPT ALL TABLE wc) b) AS only_heap,
-         (SELECT count(*) FROM wc) = (SELECT count(*) FROM hp) AS same_count;
+         (SELECT count(*) FROM wc) = (SELECT count(*) FROM hp) AS same_count,
+         (SELECT ARRAY[sum(ts), count(ts), sum(user_id)] FROM wc) =
+         (SELECT ARRAY[sum(ts), count(ts), sum(user_id)] FROM hp) AND
+         (SELECT md5(string_agg(v, ',' ORDER BY v)) FROM wc) =
+         (SELECT md5(string_agg(v, ',' ORDER BY v)) FROM hp) AS same_columns;
 -- per partition through the key-range scan: rows, and the first and last
 -- ten sort keys in both directions, from both ends and from bounds
 CREATE VIEW same_keyscan AS
