@@ -149,7 +149,7 @@ SELECT (SELECT sum(d) FILTER (WHERE kind IS NULL) || '/' || count(*) FILTER (WHE
 SELECT cs_decoded('SELECT sum(id) FROM me') < 0.5 AS before_note,
        cs_decoded('SELECT sum(ts) FROM me') > 0.5 AS through_note;
 
--- NOT NULL columns a column scan does not read get placeholders: JIT-
+-- NOT NULL columns a column scan does not read get filler values: JIT-
 -- compiled deforming trusts NOT NULL, skips the null bitmap and steps
 -- over their bytes (a fixed-width and a text column before those read)
 CREATE TABLE ne (id bigint PRIMARY KEY, name text NOT NULL, kind int, ts int NOT NULL, note text)

@@ -475,7 +475,7 @@ wc_pax_value(Relation rel, Oid blockid, Form_pg_attribute att, int i, int a,
 }
 
 /*
- * Put a placeholder for a NOT NULL attribute that a column scan does not
+ * Put a filler value for a NOT NULL attribute that a column scan does not
  * read at offset off of the row data tp (room bytes, zeroed); returns the
  * offset after it.  It cannot be left null: JIT-compiled deforming
  * (llvmjit_deform.c) trusts attnotnull, skips the null bitmap for such an
@@ -484,7 +484,7 @@ wc_pax_value(Relation rel, Oid blockid, Form_pg_attribute att, int i, int a,
  * that value, and never read.
  */
 static Size
-wc_pax_placeholder(Form_pg_attribute att, char *tp, Size off, Size room)
+wc_pax_filler(Form_pg_attribute att, char *tp, Size off, Size room)
 {
 	if (att->attlen > 0)
 	{
@@ -504,7 +504,10 @@ wc_pax_placeholder(Form_pg_attribute att, char *tp, Size off, Size room)
 	return off + 1;
 }
 
-/* Raise XX001 unless the streams of the attributes read were read whole */
+/*
+ * Raise XX001 unless the streams of the attributes read were read whole;
+ * then free the layout's cursors
+ */
 static void
 wc_pax_check_read(Relation rel, Oid blockid, WcPaxLayout *lay,
 				  const WcColumns *cols)
@@ -591,7 +594,7 @@ WcPaxDecode(Relation rel, TupleDesc desc, Oid blockid, const char *img,
 /*
  * WcPaxDecode for a reader of the columns cols: decode the image r reads
  * only as far as the streams of those columns reach, and rebuild each row
- * with only those attributes (the others null, or a placeholder when NOT
+ * with only those attributes (the others null, or a filler value when NOT
  * NULL, and none beyond the last one read: those would read as missing).
  * The rows are for a scan that reads nothing else of them.
  */
@@ -604,7 +607,7 @@ WcPaxDecodeColumns(Relation rel, TupleDesc desc, Oid blockid,
 	const char *p;
 	Size		pos = 0;
 	Size		upto = 0;
-	Size		total = 0;
+	Size		maxhoff;
 	char	   *mem;
 	int			i;
 	int			a;
@@ -615,18 +618,12 @@ WcPaxDecodeColumns(Relation rel, TupleDesc desc, Oid blockid,
 			upto = Max(upto, lay.bc[a].end - r->img);
 	wc_pax_need(rel, blockid, r, upto);
 
-	/* a rebuilt row: a new header and bitmap, values realigned */
-	for (i = 0; i < nrows; i++)
-	{
-		uint16		natts;
-		uint16		tlen;
-
-		memcpy(&natts, lay.natts_p + i * sizeof(uint16), sizeof(uint16));
-		memcpy(&tlen, lay.len_p + i * sizeof(uint16), sizeof(uint16));
-		total += MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(natts)) +
-			MAXALIGN(tlen + MAXIMUM_ALIGNOF * natts);
-	}
-	mem = palloc0(Max(total, 1));
+	/*
+	 * A rebuilt row gets a new header and bitmap (at most maxhoff bytes) and
+	 * room for its stored data plus realignment of each attribute
+	 */
+	maxhoff = MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(lay.m));
+	mem = palloc0(Max(lay.total + nrows * (maxhoff + MAXIMUM_ALIGNOF * lay.m), 1));
 	p = lay.bits;
 	for (i = 0; i < nrows; i++)
 	{
@@ -646,7 +643,7 @@ WcPaxDecodeColumns(Relation rel, TupleDesc desc, Oid blockid,
 			p += BITMAPLEN(natts);
 		nat = Min(natts, cols->maxatt);
 		hoff = MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(nat));
-		room = MAXALIGN(tlen + MAXIMUM_ALIGNOF * natts);
+		room = MAXALIGN(tlen) + MAXIMUM_ALIGNOF * lay.m;
 		h->t_hoff = hoff;
 		h->t_infomask = HEAP_HASNULL |
 			((lay.flags[i] & WC_PAX_HASVARWIDTH) ? HEAP_HASVARWIDTH : 0) |
@@ -665,7 +662,7 @@ WcPaxDecodeColumns(Relation rel, TupleDesc desc, Oid blockid,
 				off = wc_pax_value(rel, blockid, att, i, a, &lay,
 								   (char *) h + hoff, off, room);
 			else
-				off = wc_pax_placeholder(att, (char *) h + hoff, off, room);
+				off = wc_pax_filler(att, (char *) h + hoff, off, room);
 		}
 		rows[i].t_len = hoff + off;
 		rows[i].t_data = h;

@@ -316,6 +316,13 @@ wc_scan_end(TableScanDesc sscan)
 	pfree(s);
 }
 
+/* Rows of the current block (decoded, or counted by a column scan) */
+static inline int
+wc_block_nrows(WcScanDesc s)
+{
+	return s->count_only ? s->count_nrows : s->blk->nrows;
+}
+
 /*
  * Store the next row of the decoded block in direction dir that is not
  * hidden and passes the scan keys; false when the block has no more.
@@ -324,7 +331,7 @@ static bool
 wc_block_next_row(WcScanDesc s, bool forward, TupleTableSlot *slot)
 {
 	int			r = forward ? s->row + 1 : s->row - 1;
-	int			nrows = s->count_only ? s->count_nrows : s->blk->nrows;
+	int			nrows = wc_block_nrows(s);
 
 	for (; r >= 0 && r < nrows; r += forward ? 1 : -1)
 	{
@@ -476,7 +483,7 @@ wc_cold_next(WcScanDesc s, ScanDirection dir, TupleTableSlot *slot)
 				WcBlockRowsConflictOut(rel, s->blk, s->hidden, s->deleters,
 									   snapshot);
 		}
-		s->row = forward ? -1 : (s->count_only ? s->count_nrows : s->blk->nrows);
+		s->row = forward ? -1 : wc_block_nrows(s);
 		found = wc_block_next_row(s, forward, slot);
 		if (!found)
 			wc_scan_drop_block(s, slot);
